@@ -1,0 +1,62 @@
+"""`python -m crawler --config DIR [SOURCE…]`: one crawl cycle in this process.
+
+Run as a subprocess by `newsmon crawl` and the daemon, because Twisted's
+reactor cannot be restarted within one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.context import CrawlContext, set_context
+from crawler.progress import report_result, say
+from crawler.settings import build_settings
+from crawler.sources import spider_for
+from monitor.config import load_config
+from monitor.errors import NewsmonError
+from monitor.store import repo
+from monitor.store.session import make_engine, session_factory, session_scope
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
+    parser.add_argument("--config", required=True, help="newsmon config directory")
+    parser.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
+    parser.add_argument("--quiet", action="store_true", help="no per-article progress lines")
+    parser.add_argument("sources", nargs="*", help="source names (default: all enabled sources)")
+    args = parser.parse_args(argv)
+
+    try:
+        config = load_config(args.config)
+        names = args.sources or [s.name for s in config.enabled_sources()]
+        unknown = [n for n in names if n not in config.sources]
+        if unknown:
+            print(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(config.sources))})",
+                  file=sys.stderr)
+            return 2
+        sessions = session_factory(make_engine(config.database_url))
+    except NewsmonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+    set_context(CrawlContext(config=config, sessions=sessions, progress=not args.quiet))
+    process = CrawlerProcess(build_settings(config, log_level=args.log_level), install_root_handler=True)
+    for name in names:
+        source = config.sources[name]
+        try:
+            process.crawl(spider_for(source), source=source)
+        except ValueError as exc:  # a kind without a spider: recorded, the others go on
+            say(name, f"! {exc}")
+            with session_scope(sessions) as session:
+                repo.record_source_failure(session, name, str(exc))
+            report_result(dict(source=name, status="failed", pages_fetched=0, new_articles=0,
+                               duplicates=0, skipped=0, errors=1, error=str(exc)))
+    process.start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Step 3: drop exact duplicates: the same text already archived under another URL."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.context import CrawlContext, get_context
+from crawler.items import ArticleItem
+from monitor.dedup import content_hash
+from monitor.store import repo
+from monitor.store.session import session_scope
+
+
+class DedupPipeline:
+    def __init__(self, context: CrawlContext):
+        self.context = context
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
+        return cls(get_context(cls.__name__))
+
+    def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+        item.content_hash = content_hash(item.text)
+        with session_scope(self.context.sessions) as session:
+            existing = repo.find_duplicate(session, item.canonical_url, item.content_hash)
+            if existing is not None:
+                spider.runlog.count("duplicates")
+                raise DropItem(f"duplicate of {existing.canonical_url}: {item.url}")
+        return item

@@ -1,0 +1,39 @@
+"""Step 4: write the article to the archive."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.context import CrawlContext, get_context
+from crawler.items import ArticleItem
+from monitor.store import repo
+from monitor.store.session import session_scope
+
+
+class StorePipeline:
+    def __init__(self, context: CrawlContext):
+        self.context = context
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(get_context(cls.__name__))
+
+    def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+        try:
+            with session_scope(self.context.sessions) as session:
+                stored = repo.add_article(
+                    session, url=item.url, canonical_url=item.canonical_url, source=item.source,
+                    title=item.title, author=item.author, published_at=item.published_at,
+                    language=item.language, outlet=item.outlet, text=item.text,
+                    content_hash=item.content_hash, fetched_at=repo.utcnow(),
+                )
+        except SQLAlchemyError as exc:
+            spider.runlog.error(spider, "store", item.url, f"archive write failed: {exc.__class__.__name__}: {exc}")
+            raise DropItem(f"not stored: {item.url}") from exc
+        if stored is None:  # another crawl stored the same URL a moment ago
+            spider.runlog.count("duplicates")
+            raise DropItem(f"already archived: {item.canonical_url}")
+        spider.runlog.new_article(spider, item.title, item.url)
+        return item

@@ -1,0 +1,1 @@
+"""One module per group of `newsmon` subcommands; monitor.cli wires them up."""

@@ -1,0 +1,54 @@
+"""`newsmon crawl` (one cycle, in the foreground) and `newsmon run` (the daemon)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from monitor.alerts import Outbox
+from monitor.commands.common import open_archive
+from monitor.config import NewsmonConfig
+from monitor.cycle import run_cycle
+from monitor.output import table
+
+
+def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
+    unknown = [s for s in args.sources if s not in config.sources]
+    if unknown:
+        print(f"error: unknown source(s): {', '.join(unknown)}; known: {', '.join(sorted(config.sources))}",
+              file=sys.stderr)
+        return 2
+    sources = args.sources or [s.name for s in config.enabled_sources()]
+    if not sources:
+        print("no enabled sources: add files under sources/ in the config directory", file=sys.stderr)
+        return 2
+    _engine, sessions = open_archive(config)
+    outbox = Outbox(config, sessions)
+    print(f"crawling {len(sources)} source(s): {', '.join(sources)}", flush=True)
+    try:
+        report = run_cycle(config, sessions, outbox, sources, on_line=lambda line: print(line, flush=True),
+                           quiet=args.quiet, log_level="INFO" if args.verbose else "WARNING")
+    finally:
+        outbox.close()
+    rows = []
+    for name in sources:
+        r = report.crawl.results[name]
+        rows.append([name, r.status, r.pages_fetched, r.new_articles, r.duplicates, r.skipped, r.errors,
+                     r.error or ""])
+    print()
+    print(table(["source", "status", "fetched", "new", "duplicates", "already archived", "errors", "first error"],
+                rows, max_width=80))
+    print()
+    d = report.delivered
+    print(f"{report.crawl.new_articles} new articles; {report.matched.queued} alerts queued; "
+          f"{d.sent} delivered, {d.failed} to retry, {d.dead} dead")
+    for error in d.errors:
+        print(f"  delivery: {error}")
+    return 1 if any(r.status == "failed" for r in report.crawl.results.values()) else 0
+
+
+def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
+    from monitor.scheduler import Daemon
+
+    engine, sessions = open_archive(config)
+    return Daemon(config, engine, sessions, echo=lambda line: print(line, flush=True)).run()

@@ -1,0 +1,318 @@
+"""The one typed config object: newsmon.yaml + sources/*.yaml + rules/*.yaml.
+
+Loaded once (by the CLI, the daemon or the crawl subprocess) and passed down.
+This is the only module that reads environment variables; it receives them as
+a mapping so tests can pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from monitor.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///data/newsmon.sqlite3"
+DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """'15m' -> 900.0 seconds; plain numbers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 1h or 1d")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 1h or 1d")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ScheduleConfig(_Strict):
+    interval: Duration = 900.0
+    delivery_interval: Duration = 60.0
+    # APScheduler 3 drops a run that is late by more than this; 1 s by default.
+    misfire_grace_time: Duration = 3600.0
+    jitter: Duration | None = None
+
+
+class DeliveryConfig(_Strict):
+    max_attempts: int = Field(8, ge=1)
+    backoff: Duration = 30.0  # first retry delay; doubles each attempt
+    backoff_max: Duration = 3600.0
+    batch_size: int = Field(100, ge=1)
+
+
+class CrawlConfig(_Strict):
+    download_timeout: Duration = 30.0
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    concurrent_requests: int = Field(16, ge=1)
+    concurrent_requests_per_domain: int = Field(4, ge=1)
+    download_delay: Duration | None = None
+    obey_robots_txt: bool = True
+    autothrottle: bool = True
+    retry_times: int = Field(2, ge=0)
+    max_articles_per_source: int = Field(200, ge=1)
+    subprocess_timeout: Duration = 3600.0
+    parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
+
+
+class EmailChannelConfig(_Strict):
+    type: Literal["email"]
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout: Duration = 30.0
+    subject_prefix: str = "[newsmon]"
+
+
+class WebhookChannelConfig(_Strict):
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None  # HMAC-SHA256 signing key
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+ChannelConfig = Annotated[
+    Union[EmailChannelConfig, WebhookChannelConfig], Field(discriminator="type")
+]
+
+
+class ExtractHints(_Strict):
+    """Per-source extraction hints: a few lines of config that beat heuristics."""
+
+    content_selector: str | None = None
+    drop_selectors: list[str] = Field(default_factory=list)
+    date_selector: str | None = None
+    date_pattern: str | None = None
+
+
+class SourceConfig(_Strict):
+    name: str
+    kind: Literal["feed", "sitemap", "listing"]
+    start_urls: list[str] = Field(min_length=1)
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    interval: Duration | None = None
+    language: str | None = None
+    live: bool = False  # a real public site: never fetched by tests or CI
+    enabled: bool = True
+    max_articles: int | None = Field(None, ge=1)
+    hints: ExtractHints = Field(default_factory=ExtractHints)
+
+    @field_validator("start_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return urls
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _regexes(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return patterns
+
+
+class RuleConfig(_Strict):
+    name: str
+    query: str = Field(min_length=1)
+    channels: list[str] = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list)  # empty: all sources
+    enabled: bool = True
+
+
+class NewsmonConfig(_Strict):
+    config_dir: Path
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    user_agent: str = DEFAULT_USER_AGENT
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    rules: dict[str, RuleConfig] = Field(default_factory=dict)
+
+    def source_interval(self, source: SourceConfig) -> float:
+        return source.interval or self.schedule.interval
+
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.sources.values() if s.enabled]
+
+
+# --- loading -----------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), None, f"is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, "must be a YAML mapping (key: value lines)")
+    return data
+
+
+def _substitute_env(value: Any, env: Mapping[str, str], path: Path, field: str) -> Any:
+    """Resolve ${VAR} and ${VAR:-default} in every string, recursively."""
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, env, path, f"{field}.{k}" if field else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, env, path, f"{field}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            str(path), field, f"environment variable {name} is not set (referenced as ${{{name}}})"
+        )
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], path: Path, prefix: tuple[Any, ...] = ()) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])[len(prefix):] if error["loc"][: len(prefix)] == prefix else error["loc"]
+        # A discriminated union puts the tag in the location; users never wrote it.
+        loc = tuple(p for p in loc if p not in ("email", "webhook") or p == loc[0])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling against the README's configuration reference)"
+        elif error["type"] == "missing":
+            message = "is required"
+        raise ConfigError(str(path), _field_name(loc) or None, message) from None
+
+
+def resolve_config_dir(cli_value: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    return Path(cli_value or env.get("NEWSMON_CONFIG") or "config")
+
+
+def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> NewsmonConfig:
+    """Load and validate a config directory. Raises ConfigError naming file and field."""
+    env = os.environ if env is None else env
+    root = Path(config_dir)
+    main_file = root / "newsmon.yaml"
+    if not root.is_dir():
+        raise ConfigError(str(root), None, "config directory not found (pass --config DIR or set NEWSMON_CONFIG)")
+    if not main_file.is_file():
+        raise ConfigError(str(main_file), None, "not found: a config directory needs a newsmon.yaml")
+
+    data = _substitute_env(_read_yaml(main_file), env, main_file, "")
+    for forbidden in ("sources", "rules", "config_dir"):
+        if forbidden in data:
+            raise ConfigError(str(main_file), forbidden, f"set {forbidden} in their own files under {forbidden}/, not here")
+    if env.get("NEWSMON_DATABASE_URL"):
+        data["database_url"] = env["NEWSMON_DATABASE_URL"]
+
+    sources = {}
+    for path in sorted((root / "sources").glob("*.yaml")) + sorted((root / "sources").glob("*.yml")):
+        name = path.stem
+        if not _SOURCE_NAME.match(name):
+            raise ConfigError(str(path), None, "a source file name must be lower-case letters, digits and _ (it is the source's name)")
+        raw = _substitute_env(_read_yaml(path), env, path, "")
+        if "name" in raw and raw["name"] != name:
+            raise ConfigError(str(path), "name", f"must match the file name ({name!r}) or be left out")
+        sources[name] = _validate(SourceConfig, {**raw, "name": name}, path)
+
+    rules = {}
+    for path in sorted((root / "rules").glob("*.yaml")) + sorted((root / "rules").glob("*.yml")):
+        name = path.stem
+        raw = _substitute_env(_read_yaml(path), env, path, "")
+        rules[name] = _validate(RuleConfig, {**raw, "name": name}, path)
+
+    data["config_dir"] = root
+    config: NewsmonConfig = _validate(NewsmonConfig, {**data, "sources": {}, "rules": {}}, main_file)
+    config = config.model_copy(update={"sources": sources, "rules": rules})
+    _check_references(config, root)
+    return config
+
+
+def _check_references(config: NewsmonConfig, root: Path) -> None:
+    from monitor.rules import parse_query  # local: rules import nothing from config
+
+    from monitor.errors import RuleSyntaxError
+
+    for rule in config.rules.values():
+        path = str(root / "rules" / f"{rule.name}.yaml")
+        for i, channel in enumerate(rule.channels):
+            if channel not in config.channels:
+                known = ", ".join(sorted(config.channels)) or "none are defined"
+                raise ConfigError(path, f"channels[{i}]", f"no channel named {channel!r} in newsmon.yaml (known: {known})")
+        for i, source in enumerate(rule.sources):
+            if source not in config.sources:
+                raise ConfigError(path, f"sources[{i}]", f"no source named {source!r} under sources/")
+        try:
+            parse_query(rule.query)
+        except RuleSyntaxError as exc:
+            raise ConfigError(path, "query", str(exc)) from None

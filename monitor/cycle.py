@@ -1,0 +1,33 @@
+"""One monitoring cycle: crawl (subprocess) -> match rules -> deliver alerts.
+
+Shared by `newsmon crawl` and the daemon so both behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.alerts import DeliverySummary, Outbox
+from monitor.config import NewsmonConfig
+from monitor.crawl_runner import CrawlOutcome, run_crawl
+from monitor.matching import MatchSummary, match_new_articles
+
+
+@dataclass
+class CycleReport:
+    crawl: CrawlOutcome
+    matched: MatchSummary
+    delivered: DeliverySummary
+
+
+def run_cycle(config: NewsmonConfig, sessions: sessionmaker[Session], outbox: Outbox, sources: Sequence[str], *,
+              on_line: Callable[[str], None] | None = None, quiet: bool = False,
+              log_level: str = "WARNING") -> CycleReport:
+    crawl = run_crawl(config, sources, on_line=on_line, quiet=quiet, log_level=log_level)
+    # Match even when the crawl failed: articles a crashed crawl did store still alert.
+    matched = match_new_articles(config, sessions)
+    delivered = outbox.deliver_due()
+    return CycleReport(crawl=crawl, matched=matched, delivered=delivered)

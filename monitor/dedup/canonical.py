@@ -1,0 +1,21 @@
+"""Canonical article URLs: the same article under two URLs is one article."""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urlsplit, urlunsplit
+
+import courlan
+
+
+def canonical_url(url: str) -> str:
+    """Normalize with courlan (case, default ports, sorted query, tracking
+    parameters dropped), then resolve dot segments and drop the fragment,
+    which never names a different article."""
+    normalized = courlan.normalize_url(url.strip(), strict=False) or url.strip()
+    parts = urlsplit(normalized)
+    path = parts.path or "/"
+    if "/." in path:
+        resolved = posixpath.normpath(path)
+        path = resolved + "/" if path.endswith("/") and resolved != "/" else resolved
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))

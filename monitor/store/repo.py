@@ -1,0 +1,274 @@
+"""Queries on the archive. Everything that reads or writes rows goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.store.models import Alert, Article, CrawlRun, FetchError, SourceState
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert_ignoring_conflicts(session: Session, table, values: dict) -> bool:  # noqa: ANN001
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # portable fallback: a savepoint absorbs the unique violation
+        try:
+            with session.begin_nested():
+                session.execute(table.insert().values(**values))
+            return True
+        except IntegrityError:
+            return False
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
+    return session.execute(stmt.returning(table.c.id)).first() is not None
+
+
+# --- articles ----------------------------------------------------------------
+
+
+def article_by_canonical_url(session: Session, canonical_url: str) -> Article | None:
+    return session.scalar(select(Article).where(Article.canonical_url == canonical_url))
+
+
+def find_duplicate(session: Session, canonical_url: str, content_hash: str) -> Article | None:
+    """An archived article with the same canonical URL or the same text."""
+    return session.scalar(
+        select(Article)
+        .where(or_(Article.canonical_url == canonical_url, Article.content_hash == content_hash))
+        .limit(1)
+    )
+
+
+def add_article(session: Session, **fields: object) -> Article | None:
+    """Store a new article; None when another writer stored the same URL first."""
+    article = Article(**fields)
+    try:
+        with session.begin_nested():
+            session.add(article)
+            session.flush()
+    except IntegrityError:
+        return None
+    return article
+
+
+def unmatched_articles(session: Session, limit: int = 500) -> Sequence[Article]:
+    return session.scalars(
+        select(Article).where(Article.matched_at.is_(None)).order_by(Article.id).limit(limit)
+    ).all()
+
+
+def mark_matched(session: Session, article_ids: Iterable[int], when: datetime) -> None:
+    ids = list(article_ids)
+    if ids:
+        session.execute(update(Article).where(Article.id.in_(ids)).values(matched_at=when))
+
+
+def articles_since(session: Session, since: datetime | None) -> Select[tuple[Article]]:
+    stmt = select(Article).order_by(Article.fetched_at, Article.id)
+    if since is not None:
+        stmt = stmt.where(Article.fetched_at >= since)
+    return stmt
+
+
+# --- crawl runs and source state ---------------------------------------------
+
+
+def start_run(session: Session, source: str, when: datetime | None = None) -> CrawlRun:
+    run = CrawlRun(source=source, started_at=when or utcnow(), status="running",
+                   pages_fetched=0, new_articles=0, duplicates=0, errors=0)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def record_fetch_error(session: Session, *, source: str, run_id: int | None, url: str | None,
+                       stage: str, message: str, when: datetime | None = None) -> None:
+    session.add(FetchError(source=source, run_id=run_id, url=url, stage=stage,
+                           message=message[:4000], occurred_at=when or utcnow()))
+
+
+def _state(session: Session, source: str) -> SourceState:
+    state = session.get(SourceState, source)
+    if state is None:
+        state = SourceState(source=source, consecutive_failures=0, total_failures=0)
+        session.add(state)
+    return state
+
+
+def finish_run(session: Session, run: CrawlRun, *, status: str, pages_fetched: int, new_articles: int,
+               duplicates: int, errors: int, error_summary: str | None, when: datetime | None = None) -> None:
+    """Close a run and fold it into the source's state shown by `newsmon status`."""
+    when = when or utcnow()
+    run.finished_at = when
+    run.status = status
+    run.pages_fetched = pages_fetched
+    run.new_articles = new_articles
+    run.duplicates = duplicates
+    run.errors = errors
+    run.error_summary = error_summary
+    state = _state(session, run.source)
+    state.last_run_at = when
+    if status == "failed":
+        state.consecutive_failures = (state.consecutive_failures or 0) + 1
+        state.total_failures = (state.total_failures or 0) + 1
+    else:
+        state.last_success_at = when
+        state.consecutive_failures = 0
+    if error_summary:
+        state.last_error = error_summary[:4000]
+        state.last_error_at = when
+    if new_articles:
+        state.last_new_article_at = when
+
+
+def record_source_failure(session: Session, source: str, message: str, when: datetime | None = None) -> None:
+    """A crawl that never got to report (crashed, timed out): still visible in status."""
+    run = start_run(session, source, when)
+    record_fetch_error(session, source=source, run_id=run.id, url=None, stage="crawl", message=message, when=when)
+    finish_run(session, run, status="failed", pages_fetched=0, new_articles=0, duplicates=0,
+               errors=1, error_summary=message, when=when)
+
+
+def last_run_at(session: Session, source: str) -> datetime | None:
+    state = session.get(SourceState, source)
+    return state.last_run_at if state else None
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source: str
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_new_article_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    articles: int
+    pending_alerts: int
+    dead_alerts: int
+
+
+def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStatus]:
+    names = sorted(set(sources) | set(session.scalars(select(SourceState.source))))
+    article_counts = dict(session.execute(select(Article.source, func.count()).group_by(Article.source)).all())
+    alert_rows = session.execute(
+        select(Article.source, Alert.status, func.count())
+        .join(Article, Alert.article_id == Article.id)
+        .group_by(Article.source, Alert.status)
+    ).all()
+    alerts: dict[tuple[str, str], int] = {(src, status): n for src, status, n in alert_rows}
+    result = []
+    for name in names:
+        state = session.get(SourceState, name)
+        result.append(SourceStatus(
+            source=name,
+            last_run_at=state.last_run_at if state else None,
+            last_success_at=state.last_success_at if state else None,
+            last_new_article_at=state.last_new_article_at if state else None,
+            last_error=state.last_error if state else None,
+            last_error_at=state.last_error_at if state else None,
+            consecutive_failures=state.consecutive_failures if state else 0,
+            articles=article_counts.get(name, 0),
+            pending_alerts=alerts.get((name, "pending"), 0) + alerts.get((name, "sending"), 0),
+            dead_alerts=alerts.get((name, "dead"), 0),
+        ))
+    return result
+
+
+def recent_errors(session: Session, source: str, limit: int = 5) -> Sequence[FetchError]:
+    return session.scalars(
+        select(FetchError).where(FetchError.source == source)
+        .order_by(FetchError.occurred_at.desc(), FetchError.id.desc()).limit(limit)
+    ).all()
+
+
+# --- the alerts outbox -------------------------------------------------------
+
+
+def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
+                  snippet: str | None, when: datetime | None = None) -> bool:
+    """One outbox row per (rule, article, channel); False if it already exists."""
+    when = when or utcnow()
+    return _insert_ignoring_conflicts(session, Alert.__table__, dict(
+        rule=rule, article_id=article_id, channel=channel, status="pending", attempts=0,
+        next_attempt_at=when, snippet=snippet, created_at=when,
+    ))
+
+
+def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    return list(session.scalars(
+        select(Alert.id).where(Alert.status == "pending", Alert.next_attempt_at <= now)
+        .order_by(Alert.next_attempt_at, Alert.id).limit(limit)
+    ))
+
+
+def claim_alert(session: Session, alert_id: int, now: datetime) -> Alert | None:
+    """Move one alert from pending to sending; None if another pass took it first."""
+    claimed = session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.status == "pending")
+        .values(status="sending", next_attempt_at=now)
+    ).rowcount
+    if not claimed:
+        return None
+    return session.get(Alert, alert_id, populate_existing=True)
+
+
+def release_stale_claims(session: Session, older_than: datetime) -> int:
+    """Alerts left in 'sending' by a process that died go back to pending."""
+    return session.execute(
+        update(Alert).where(Alert.status == "sending", Alert.next_attempt_at < older_than)
+        .values(status="pending")
+    ).rowcount
+
+
+def mark_alert_sent(session: Session, alert: Alert, when: datetime) -> None:
+    alert.status = "sent"
+    alert.sent_at = when
+    alert.attempts += 1
+    alert.last_error = None
+
+
+def mark_alert_failed(session: Session, alert: Alert, *, error: str, when: datetime,
+                      retry_in: timedelta | None) -> None:
+    """retry_in None means give up: the alert becomes a dead letter."""
+    alert.attempts += 1
+    alert.last_error = error[:4000]
+    if retry_in is None:
+        alert.status = "dead"
+    else:
+        alert.status = "pending"
+        alert.next_attempt_at = when + retry_in
+
+
+def list_alerts(session: Session, status: str | None = None, limit: int = 100) -> Sequence[Alert]:
+    stmt = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Alert.status == status)
+    return session.scalars(stmt).all()
+
+
+def requeue_alert(session: Session, alert_id: int, when: datetime) -> Alert | None:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return None
+    if alert.status in ("dead", "pending"):
+        alert.status = "pending"
+        alert.next_attempt_at = when
+    return alert
+
+
+def alert_counts(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())

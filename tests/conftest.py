@@ -1,0 +1,97 @@
+"""Shared fixtures: temp archives, config directories, and the real services.
+
+PostgreSQL and Redis tests skip with a reason when the server is absent,
+except under CI=true, where an absent service fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    if _port_open(host, port):
+        return
+    message = f"{name} is not running on {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_url: str) -> str:
+    from monitor.store.session import migrate
+
+    migrate(sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    from sqlalchemy import create_engine, text
+
+    name = f"newsmon_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+def write_config(root: Path, newsmon: dict, sources: dict[str, dict] | None = None,
+                 rules: dict[str, dict] | None = None) -> Path:
+    """A config directory as users write it: newsmon.yaml, sources/*.yaml, rules/*.yaml."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "newsmon.yaml").write_text(yaml.safe_dump(newsmon, allow_unicode=True), encoding="utf-8")
+    for folder, files in (("sources", sources or {}), ("rules", rules or {})):
+        (root / folder).mkdir(exist_ok=True)
+        for name, data in files.items():
+            (root / folder / f"{name}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def config_factory(tmp_path: Path):
+    def make(newsmon: dict | None = None, sources: dict | None = None, rules: dict | None = None,
+             name: str = "config") -> Path:
+        base = {"database_url": f"sqlite:///{tmp_path / 'archive.sqlite3'}"}
+        return write_config(tmp_path / name, {**base, **(newsmon or {})}, sources, rules)
+
+    return make

@@ -1,0 +1,112 @@
+"""The archive's queries, on real SQLite files and on PostgreSQL when it runs here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from monitor.store import repo
+from monitor.store.models import Alert, Article
+from monitor.store.session import make_engine, migrate, schema_is_current, session_factory, session_scope
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sessions(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    migrate(url)
+    migrate(url)  # idempotent
+    engine = make_engine(url)
+    assert schema_is_current(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def _article(session, n: int, **extra) -> Article:
+    fields = dict(url=f"http://x/{n}", canonical_url=f"http://x/{n}", source="s", title=f"t{n}", text=f"text {n}",
+                  content_hash=f"h{n}", fetched_at=repo.utcnow())
+    fields.update(extra)
+    return repo.add_article(session, **fields)
+
+
+def test_article_unique_by_canonical_url(sessions):
+    with session_scope(sessions) as s:
+        assert _article(s, 1) is not None
+        assert _article(s, 1) is None  # same canonical URL: refused, transaction still usable
+        assert _article(s, 2) is not None
+    with session_scope(sessions) as s:
+        assert repo.find_duplicate(s, "http://other", "h2").canonical_url == "http://x/2"
+        assert repo.find_duplicate(s, "http://other", "nope") is None
+
+
+def test_datetimes_come_back_aware_utc(sessions):
+    with session_scope(sessions) as s:
+        _article(s, 1)
+    with session_scope(sessions) as s:
+        article = repo.article_by_canonical_url(s, "http://x/1")
+        assert article.fetched_at.tzinfo is not None and article.fetched_at.utcoffset() == timedelta(0)
+
+
+def test_outbox_one_row_per_rule_article_channel(sessions):
+    with session_scope(sessions) as s:
+        article = _article(s, 1)
+        assert repo.enqueue_alert(s, rule="r", article_id=article.id, channel="c", snippet="x")
+        assert not repo.enqueue_alert(s, rule="r", article_id=article.id, channel="c", snippet="x")
+        assert repo.enqueue_alert(s, rule="r", article_id=article.id, channel="other", snippet="x")
+    with session_scope(sessions) as s:
+        assert repo.alert_counts(s) == {"pending": 2}
+
+
+def test_claim_is_exclusive_and_failures_back_off(sessions):
+    now = repo.utcnow()
+    with session_scope(sessions) as s:
+        article = _article(s, 1)
+        repo.enqueue_alert(s, rule="r", article_id=article.id, channel="c", snippet=None, when=now)
+    with session_scope(sessions) as s:
+        (alert_id,) = repo.due_alert_ids(s, now, 10)
+        assert repo.claim_alert(s, alert_id, now) is not None
+    with session_scope(sessions) as s:
+        assert repo.claim_alert(s, alert_id, now) is None  # already claimed
+        alert = s.get(Alert, alert_id)
+        repo.mark_alert_failed(s, alert, error="boom", when=now, retry_in=timedelta(minutes=5))
+    with session_scope(sessions) as s:
+        assert repo.due_alert_ids(s, now, 10) == []
+        assert repo.due_alert_ids(s, now + timedelta(minutes=6), 10) == [alert_id]
+        alert = s.get(Alert, alert_id)
+        assert (alert.attempts, alert.status, alert.last_error) == (1, "pending", "boom")
+        repo.mark_alert_failed(s, alert, error="gone", when=now, retry_in=None)
+    with session_scope(sessions) as s:
+        assert s.get(Alert, alert_id).status == "dead"
+        assert repo.requeue_alert(s, alert_id, now).status == "pending"
+
+
+def test_stale_claims_are_released(sessions):
+    now = repo.utcnow()
+    with session_scope(sessions) as s:
+        article = _article(s, 1)
+        repo.enqueue_alert(s, rule="r", article_id=article.id, channel="c", snippet=None, when=now)
+    with session_scope(sessions) as s:
+        (alert_id,) = repo.due_alert_ids(s, now, 10)
+        repo.claim_alert(s, alert_id, now - timedelta(hours=1))
+    with session_scope(sessions) as s:
+        assert repo.release_stale_claims(s, now - timedelta(minutes=15)) == 1
+        assert s.get(Alert, alert_id).status == "pending"
+
+
+def test_runs_fold_into_source_state(sessions):
+    with session_scope(sessions) as s:
+        run = repo.start_run(s, "a")
+        repo.finish_run(s, run, status="ok", pages_fetched=3, new_articles=2, duplicates=0, errors=0,
+                        error_summary=None)
+        repo.record_source_failure(s, "b", "feed http://b/: HTTP 500")
+        repo.record_source_failure(s, "b", "feed http://b/: HTTP 500")
+    with session_scope(sessions) as s:
+        by_name = {st.source: st for st in repo.source_statuses(s, ["a", "b", "c"])}
+        assert by_name["a"].last_success_at and by_name["a"].last_new_article_at
+        assert by_name["a"].consecutive_failures == 0
+        assert by_name["b"].consecutive_failures == 2 and "HTTP 500" in by_name["b"].last_error
+        assert by_name["c"].last_run_at is None
+        assert [e.stage for e in repo.recent_errors(s, "b")] == ["crawl", "crawl"]
