@@ -106,6 +106,12 @@ class WebhookChannelConfig(_Strict):
     timeout: Duration = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        # `${WEBHOOK_SECRET:-}` with the variable unset means "no signing".
+        return None if value == "" else value
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
