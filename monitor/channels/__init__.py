@@ -1,0 +1,17 @@
+"""Delivery channels: email (SMTP) and webhook (httpx). Delivery only, no queueing."""
+
+from monitor.channels.base import AlertMessage, Channel
+from monitor.channels.email import EmailChannel
+from monitor.channels.webhook import WebhookChannel
+from monitor.config import ChannelConfig, EmailChannelConfig, WebhookChannelConfig
+
+
+def build_channel(name: str, config: ChannelConfig) -> Channel:
+    if isinstance(config, EmailChannelConfig):
+        return EmailChannel(name, config)
+    if isinstance(config, WebhookChannelConfig):
+        return WebhookChannel(name, config)
+    raise TypeError(f"channel {name!r}: unsupported config {type(config).__name__}")  # pragma: no cover
+
+
+__all__ = ["AlertMessage", "Channel", "EmailChannel", "WebhookChannel", "build_channel"]
