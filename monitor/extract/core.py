@@ -1,0 +1,232 @@
+"""The one extraction entry point: page bytes -> ExtractedArticle.
+
+trafilatura does the heavy lifting; around it newsmon removes chrome from the
+DOM first (banners, share bars, related lists, comment forms, captions into
+their own field), applies per-source hints, and cleans the text after
+(bylines, "Source:" lines, breadcrumbs, licence lines, repeated paragraphs,
+learned site boilerplate). Never raises on bad input: an empty `text` comes
+with a `reason`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from monitor.config import ExtractHints
+from monitor.dedup.hashing import normalize_text
+from monitor.extract import chrome
+from monitor.extract.encoding import decode_html
+from monitor.extract.limits import MAX_BYTES, looks_binary, too_deep
+from monitor.extract.metadata import clean_title, detect_language
+
+log = logging.getLogger(__name__)
+_HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[1-6]|table|br)\b", re.IGNORECASE)
+_PROTECTED = {"html", "body", "main", "article"}
+_CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    text: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    language: str | None = None
+    outlet: str | None = None
+    captions: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+    reason: str | None = None
+
+
+def _empty(reason: str, encoding: str = "utf-8", **meta: object) -> ExtractedArticle:
+    return ExtractedArticle(text="", reason=reason, encoding=encoding, **meta)
+
+
+def extract_article(body: bytes, *, url: str | None = None, content_type: str | None = None,
+                    hints: ExtractHints | None = None, boilerplate: frozenset[str] = frozenset()) -> ExtractedArticle:
+    if not body or not body.strip():
+        return _empty("empty body")
+    if looks_binary(body):
+        return _empty("binary content, not an HTML page")
+    truncated = len(body) > MAX_BYTES
+    if truncated:
+        body = body[:MAX_BYTES]
+    if too_deep(body):
+        return _empty("elements nested too deeply to be an article page")
+    html, encoding = decode_html(body, content_type)
+    if not _HTML_SIGN.search(html[:20000]):
+        return _empty("not an HTML page (no HTML tags found)", encoding)
+    try:
+        return _extract(html, encoding, url, hints or ExtractHints(), boilerplate, truncated)
+    except (RecursionError, MemoryError, ValueError, etree.LxmlError) as exc:
+        return _empty(f"page could not be parsed: {exc.__class__.__name__}", encoding)
+
+
+def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boilerplate: frozenset[str],
+             truncated: bool) -> ExtractedArticle:
+    tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    hinted_date = _hinted_date(tree, hints)
+    captions = _take_captions(tree)
+    _apply_hints(tree, hints)
+    _remove_chrome(tree)
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
+                                      include_tables=True, favor_precision=True, deduplicate=False)
+    if doc is None:
+        return _empty("no article text found" + (" (page truncated at 5 MB)" if truncated else ""), encoding,
+                      captions=tuple(captions))
+    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    title = clean_title(meta.get("title"), meta.get("sitename"))
+    cleaned = clean_text(meta.get("text") or "", title=title, captions=captions, boilerplate=boilerplate)
+    date = hinted_date or cleaned.date or meta.get("date")
+    author = meta.get("author") or cleaned.author
+    language = detect_language(cleaned.text) or meta.get("language")
+    if not cleaned.text:
+        return _empty("no article text left after removing page chrome", encoding, title=title, date=date,
+                      author=author, captions=tuple(captions))
+    return ExtractedArticle(text=cleaned.text, title=title, author=author, date=date, language=language,
+                            outlet=cleaned.outlet, captions=tuple(captions), encoding=encoding)
+
+
+# --- DOM clean-up before trafilatura ------------------------------------------------
+
+
+def _select(tree: lxml.html.HtmlElement, selector: str) -> list:
+    try:
+        return tree.cssselect(selector)
+    except Exception as exc:  # cssselect raises its own SelectorError types
+        log.warning("extraction hint selector %r is invalid: %s", selector, exc)
+        return []
+
+
+def _apply_hints(tree: lxml.html.HtmlElement, hints: ExtractHints) -> None:
+    for selector in hints.drop_selectors:
+        for element in _select(tree, selector):
+            _drop(element)
+    if hints.content_selector:
+        found = _select(tree, hints.content_selector)
+        body = tree.find("body")
+        if found and body is not None:
+            for child in list(body):
+                body.remove(child)
+            for element in found:
+                body.append(element)
+
+
+def _hinted_date(tree: lxml.html.HtmlElement, hints: ExtractHints) -> str | None:
+    text = ""
+    if hints.date_selector:
+        text = " ".join(e.text_content() for e in _select(tree, hints.date_selector))
+    if hints.date_pattern:
+        match = re.search(hints.date_pattern, text or tree.text_content())
+        text = match.group(match.lastindex or 0) if match else ""
+    return chrome.normalize_date(text.strip()) if text else None
+
+
+def _take_captions(tree: lxml.html.HtmlElement) -> list[str]:
+    captions: list[str] = []
+    for element in tree.iter("figcaption", "div", "p", "span", "td"):
+        if element.tag != "figcaption" and not _CAPTION.search(_attrs(element)):
+            continue
+        text = " ".join(element.text_content().split())
+        if text and len(text) < 600:
+            captions.append(text)
+            _drop(element)
+    return captions
+
+
+def _attrs(element: lxml.html.HtmlElement) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def _remove_chrome(tree: lxml.html.HtmlElement) -> None:
+    total_paragraphs = max(len(tree.xpath("//p")), 1)
+    doomed = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in _PROTECTED:
+            continue
+        if element.tag in ("nav", "aside", "footer", "form", "noscript", "template") or (
+                chrome.CHROME_ATTR.search(_attrs(element))):
+            # Never drop a container holding most of the page's paragraphs: that is the article.
+            if len(element.xpath(".//p")) * 2 > total_paragraphs and total_paragraphs > 2:
+                continue
+            doomed.append(element)
+    for element in doomed:
+        _drop(element)
+
+
+def _drop(element: lxml.html.HtmlElement) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    # Keep the tail text (it belongs to the parent), drop the element.
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+# --- text clean-up after trafilatura -------------------------------------------------
+
+
+@dataclass
+class CleanText:
+    text: str
+    date: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+
+
+def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate: frozenset[str]) -> CleanText:
+    result = CleanText(text="")
+    caption_keys = {normalize_text(c) for c in captions}
+    title_key = normalize_text(title) if title else None
+    kept: list[str] = []
+    seen: set[str] = set()
+    lines = [" ".join(line.split()) for line in raw.splitlines()]
+    lines = [line for line in lines if line]
+    for i, line in enumerate(lines):
+        key = normalize_text(line)
+        head = i < 8  # metadata lines sit at the top of the article
+        if head and _take_metadata(line, result):
+            continue
+        if chrome.TAIL_MARKER.match(line) and _rest_is_listy(lines[i + 1:]):
+            break
+        if not key or chrome.is_chrome_line(line) or key in boilerplate or key in caption_keys:
+            continue
+        if head and title_key and key == title_key:
+            continue
+        if key in seen:  # content farms repeat whole paragraphs
+            continue
+        seen.add(key)
+        kept.append(line)
+    result.text = "\n\n".join(kept)
+    return result
+
+
+def _take_metadata(line: str, result: CleanText) -> bool:
+    if (match := chrome.SOURCE_LINE.match(line)) is not None:
+        result.outlet = result.outlet or match.group("outlet").strip()
+        if match.group("date"):
+            result.date = result.date or chrome.normalize_date(match.group("date"))
+        return True
+    if (match := chrome.DATE_LINE.match(line)) is not None and chrome.normalize_date(match.group("date")):
+        result.date = result.date or chrome.normalize_date(match.group("date"))
+        return True
+    if (match := chrome.BYLINE.match(line)) is not None and len(line) < 70:
+        result.author = result.author or match.group(1).strip()
+        return True
+    return False
+
+
+def _rest_is_listy(rest: list[str]) -> bool:
+    """After a 'Related Articles' heading: only headlines (short lines) remain."""
+    return all(len(line) < 160 for line in rest[:30]) and len(rest) < 40
