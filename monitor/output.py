@@ -54,7 +54,7 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, max_width: int = 10_000) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -63,4 +63,4 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
         return buf.getvalue().rstrip("\n")
     if fmt == "json":
         return to_json([dict(zip(headers, row)) for row in rows])
-    return table(headers, rows, max_width=10_000)
+    return table(headers, rows, max_width=max_width)

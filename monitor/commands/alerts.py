@@ -22,7 +22,7 @@ def cmd_alerts(config: NewsmonConfig, args: argparse.Namespace) -> int:
                  a.sent_at, a.article.source, a.article.title, a.last_error] for a in alerts]
         counts = repo.alert_counts(session)
     print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "source", "title",
-                  "last_error"], rows, args.format))
+                  "last_error"], rows, args.format, max_width=48))
     if args.format == "table":
         print("\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
     return 0

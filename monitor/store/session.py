@@ -39,8 +39,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # the other writer instead of failing with "database is locked".
         cursor.execute("PRAGMA busy_timeout = 30000")
         cursor.execute("PRAGMA foreign_keys = ON")
-        if not getattr(dbapi_connection, "_newsmon_readonly", False):
-            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
 
@@ -71,9 +70,7 @@ def make_readonly_engine(database_url: str) -> Engine:
         uri = f"file:{path.resolve()}?mode=ro"
 
         def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            conn._newsmon_readonly = True  # type: ignore[attr-defined]
-            return conn
+            return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
 
         return create_engine("sqlite://", creator=connect)
     if backend == "postgresql":

@@ -1,0 +1,173 @@
+"""Serves replay/site on 127.0.0.1 like the real sites would, plus paths that
+misbehave on purpose for failure tests.
+
+    python -m replay.server --port 8765
+
+Special paths:
+    /broken/feed.xml        malformed XML served as RSS
+    /broken/notxml.xml      an HTML page served as RSS
+    /slow/<any>?delay=N     answers 404 after N seconds (default 3)
+    /status/<code>          answers that status code
+Bodies have the placeholder http://replay.invalid rewritten to this server's
+address (ASCII, so safe in GB18030 bytes too). ETag/Last-Modified are sent
+and conditional requests get 304.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import signal
+import threading
+import time
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+SITE = Path(__file__).resolve().parent / "site"
+PLACEHOLDER = b"http://replay.invalid"
+# Sources whose real servers send no charset: the page's <meta> is all a client has.
+NO_CHARSET_HEADER = ("jjckb",)
+SITE_MTIME = 1709280000  # 2024-03-01: fixed so Last-Modified is stable across checkouts
+
+BROKEN_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken<item><title>x</title></channel>'
+NOT_XML = b"<!DOCTYPE html><html><body><h1>Not a feed</h1><p>This is an HTML page.</p></body></html>"
+
+
+def content_type(path: Path, source: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        text = path.read_bytes()[:300]
+        return "application/atom+xml; charset=utf-8" if b"<feed" in text else "application/rss+xml; charset=utf-8"
+    if suffix == ".json":
+        return "application/json"
+    if suffix in (".html", ".htm"):
+        return "text/html" if source in NO_CHARSET_HEADER else "text/html; charset=utf-8"
+    if suffix == ".txt":
+        return "text/plain; charset=utf-8"
+    return "application/octet-stream"
+
+
+class ReplayServer:
+    def __init__(self, root: Path = SITE, host: str = "127.0.0.1", port: int = 0):
+        self.root = root.resolve()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                server._handle(self, head=False)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                server._handle(self, head=True)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.host, self.port = self.httpd.server_address[:2]
+        self.base_url = f"http://{self.host}:{self.port}"
+        self.requests: list[tuple[str, int]] = []  # (path, status) served, for tests
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> ReplayServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- requests ------------------------------------------------------------------
+
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", ctype: str = "text/plain",
+              headers: dict[str, str] | None = None, head: bool = False) -> None:
+        with self._lock:
+            self.requests.append((handler.path, status))
+        handler.send_response(status)
+        handler.send_header("Content-Type", ctype)
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        if not head and status != 304:
+            handler.wfile.write(body)
+
+    def _handle(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        parts = urlsplit(handler.path)
+        path = unquote(parts.path)
+        query = parse_qs(parts.query)
+        if path == "/broken/feed.xml":
+            return self._send(handler, 200, BROKEN_FEED, "application/rss+xml", head=head)
+        if path == "/broken/notxml.xml":
+            return self._send(handler, 200, NOT_XML, "application/rss+xml", head=head)
+        if path.startswith("/slow/"):
+            time.sleep(float(query.get("delay", ["3"])[0]))
+            return self._send(handler, 404, b"slow and missing", head=head)
+        if path.startswith("/status/"):
+            code = int(path.split("/")[2] or 500)
+            return self._send(handler, code, f"status {code}".encode(), head=head)
+        file = self._resolve(path)
+        if file is None:
+            return self._send(handler, 404, b"not found", head=head)
+        body = file.read_bytes().replace(PLACEHOLDER, self.base_url.encode("ascii"))
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        modified = formatdate(SITE_MTIME, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified}
+        if self._not_modified(handler, etag):
+            return self._send(handler, 304, headers=headers, head=head)
+        source = path.strip("/").split("/")[0]
+        return self._send(handler, 200, body, content_type(file, source), headers, head=head)
+
+    def _resolve(self, path: str) -> Path | None:
+        candidate = (self.root / path.lstrip("/")).resolve()
+        if not str(candidate).startswith(str(self.root)):
+            return None
+        if candidate.is_dir():
+            for index in ("index.html", "index.xml"):
+                if (candidate / index).is_file():
+                    return candidate / index
+            return None
+        return candidate if candidate.is_file() else None
+
+    @staticmethod
+    def _not_modified(handler: BaseHTTPRequestHandler, etag: str) -> bool:
+        if_none_match = handler.headers.get("If-None-Match")
+        if if_none_match is not None:
+            return etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
+        if_modified_since = handler.headers.get("If-Modified-Since")
+        if if_modified_since:
+            try:
+                return parsedate_to_datetime(if_modified_since).timestamp() >= SITE_MTIME
+            except (TypeError, ValueError):
+                return False
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m replay.server", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with ReplayServer(host=args.host, port=args.port) as server:
+        print(f"replay site serving {server.root} at {server.base_url}/", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
