@@ -14,15 +14,20 @@ from monitor.store.session import session_scope
 STATUSES = ("pending", "sending", "sent", "dead")
 
 
+def _short(title: str | None, width: int = 48) -> str:
+    title = title or ""
+    return title if len(title) <= width else title[: width - 1] + "…"
+
+
 def cmd_alerts(config: NewsmonConfig, args: argparse.Namespace) -> int:
     _engine, sessions = open_archive(config)
     with sessions() as session:
         alerts = repo.list_alerts(session, args.status, args.limit)
         rows = [[a.id, a.status, a.rule, a.channel, a.attempts, a.next_attempt_at if a.status == "pending" else None,
-                 a.sent_at, a.article.source, a.article.title, a.last_error] for a in alerts]
+                 a.sent_at, a.article.source, _short(a.article.title), a.last_error] for a in alerts]
         counts = repo.alert_counts(session)
     print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "source", "title",
-                  "last_error"], rows, args.format, max_width=48))
+                  "last_error"], rows, args.format))
     if args.format == "table":
         print("\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
     return 0

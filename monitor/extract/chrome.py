@@ -37,6 +37,8 @@ _LINE_PATTERNS = [
     r"^(share|share this|share on|分享到)[:：]?(\s|$).*",
     r"^(all text, pictures|all rights reserved|copyright\s*(©|\(c\))|©\s*\d{4}|版权所有|未经.*授权).*",
     r"^all news content on this site is not authorized\b.*",
+    r".*未经.{0,30}授权.{0,10}不得.*",
+    r"^(本网站|本站)所有.*(版权|授权).*",
     r"^(news )?hotline[:：].*",
     r"^新闻热线.*",
     r".*\bicp\b.*\d{6,}.*",

@@ -28,6 +28,7 @@ from monitor.extract.metadata import clean_title, detect_language
 log = logging.getLogger(__name__)
 _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[1-6]|table|br)\b", re.IGNORECASE)
 _PROTECTED = {"html", "body", "main", "article"}
+_PHOTO_CREDIT = re.compile(r"(\((?:photo|xinhua|reuters|ap|afp|file photo)[^)]{0,60}\)|（[^）]{0,30}摄）|摄）?)$", re.I)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
 
 
@@ -72,6 +73,8 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
              truncated: bool) -> ExtractedArticle:
     tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
     hinted_date = _hinted_date(tree, hints)
+    visible = _visible_metadata(tree)
+    _unwrap_layout_tables(tree)
     captions = _take_captions(tree)
     _apply_hints(tree, hints)
     _remove_chrome(tree)
@@ -83,14 +86,15 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     title = clean_title(meta.get("title"), meta.get("sitename"))
     cleaned = clean_text(meta.get("text") or "", title=title, captions=captions, boilerplate=boilerplate)
-    date = hinted_date or cleaned.date or meta.get("date")
+    date = hinted_date or cleaned.date or visible.date or meta.get("date")
+    outlet = cleaned.outlet or visible.outlet
     author = meta.get("author") or cleaned.author
     language = detect_language(cleaned.text) or meta.get("language")
     if not cleaned.text:
         return _empty("no article text left after removing page chrome", encoding, title=title, date=date,
                       author=author, captions=tuple(captions))
     return ExtractedArticle(text=cleaned.text, title=title, author=author, date=date, language=language,
-                            outlet=cleaned.outlet, captions=tuple(captions), encoding=encoding)
+                            outlet=outlet, captions=tuple(captions), encoding=encoding)
 
 
 # --- DOM clean-up before trafilatura ------------------------------------------------
@@ -128,16 +132,66 @@ def _hinted_date(tree: lxml.html.HtmlElement, hints: ExtractHints) -> str | None
     return chrome.normalize_date(text.strip()) if text else None
 
 
-def _take_captions(tree: lxml.html.HtmlElement) -> list[str]:
-    captions: list[str] = []
-    for element in tree.iter("figcaption", "div", "p", "span", "td"):
-        if element.tag != "figcaption" and not _CAPTION.search(_attrs(element)):
+_BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "ul", "ol", "article", "section")
+
+
+def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
+    """Old portals lay pages out with tables; a table whose cells hold
+    paragraphs or other tables is layout, not data: turn it into divs so the
+    paragraphs inside stay paragraphs."""
+    for table in list(tree.iter("table")):
+        cells = table.xpath("./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th | ./thead/tr/th")
+        if not any(cell.find(".//" + tag) is not None for cell in cells for tag in _BLOCKS):
+            continue
+        table.tag = "div"
+        for element in table.xpath("./tbody | ./thead | ./tfoot | .//tr | ./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th"):
+            if element.tag in ("tbody", "thead", "tfoot", "tr", "td", "th"):
+                element.tag = "div"
+        for attr in ("width", "align", "valign", "border", "cellpadding", "cellspacing"):
+            table.attrib.pop(attr, None)
+
+
+def _visible_metadata(tree: lxml.html.HtmlElement) -> CleanText:
+    """'2023-12-08 Source: Economic Information Daily' or ' date 2021-06-10 '
+    in a small element of its own, which trafilatura may leave out."""
+    found = CleanText(text="")
+    for element in tree.iter("td", "div", "span", "p", "time"):
+        if len(element) > 3:
             continue
         text = " ".join(element.text_content().split())
-        if text and len(text) < 600:
-            captions.append(text)
-            _drop(element)
+        if 6 <= len(text) <= 120 and _take_metadata(text, found) and found.date and found.outlet:
+            break
+    found.author = None  # bylines outside the text are trafilatura's job
+    return found
+
+
+def _take_captions(tree: lxml.html.HtmlElement) -> list[str]:
+    captions: list[str] = []
+    doomed = []
+    for element in tree.iter("figcaption", "div", "p", "span", "td"):
+        if element.tag == "figcaption" or _CAPTION.search(_attrs(element)) or _follows_lone_image(element):
+            text = " ".join(element.text_content().split())
+            if text and len(text) < 600:
+                captions.append(text)
+                doomed.append(element)
+    for element in doomed:
+        _drop(element)
     return captions
+
+
+def _follows_lone_image(element: lxml.html.HtmlElement) -> bool:
+    """News sites put a photo in one paragraph and its caption, centred or
+    ending in a photo credit, in the next."""
+    previous = element.getprevious()
+    if previous is None or element.tag not in ("p", "div"):
+        return False
+    if previous.tag != "img" and (not previous.xpath(".//img") or previous.text_content().strip()):
+        return False
+    text = element.text_content().strip()
+    if not text or len(text) > 400:
+        return False
+    centred = "center" in (element.get("style", "") + element.get("align", "") + element.get("class", "")).lower()
+    return centred or bool(_PHOTO_CREDIT.search(text))
 
 
 def _attrs(element: lxml.html.HtmlElement) -> str:
@@ -191,7 +245,7 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
     title_key = normalize_text(title) if title else None
     kept: list[str] = []
     seen: set[str] = set()
-    lines = [" ".join(line.split()) for line in raw.splitlines()]
+    lines = [_strip_table_row(" ".join(line.split())) for line in raw.splitlines()]
     lines = [line for line in lines if line]
     for i, line in enumerate(lines):
         key = normalize_text(line)
@@ -210,6 +264,18 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
         kept.append(line)
     result.text = "\n\n".join(kept)
     return result
+
+
+def _strip_table_row(line: str) -> str:
+    """trafilatura renders table rows as '| a | b |'. Keep the cells that are
+    text, not chrome; a row of short cells is navigation."""
+    if not (line.startswith("|") and line.endswith("|")):
+        return line
+    raw_cells = [c.strip() for c in line.strip("|").split("|")]
+    cells = [c for c in raw_cells if c and not chrome.is_chrome_line(c)]
+    if len(raw_cells) > 1 and all(len(c) < 40 for c in cells):
+        return ""
+    return " | ".join(cells)
 
 
 def _take_metadata(line: str, result: CleanText) -> bool:
