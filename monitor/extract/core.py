@@ -22,7 +22,7 @@ from monitor.config import ExtractHints
 from monitor.dedup.hashing import normalize_text
 from monitor.extract import chrome
 from monitor.extract.encoding import decode_html
-from monitor.extract.limits import MAX_BYTES, looks_binary, too_deep
+from monitor.extract.limits import MAX_BYTES, looks_binary, looks_truncated, too_deep
 from monitor.extract.metadata import clean_title, detect_language
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,24 @@ def extract_article(body: bytes, *, url: str | None = None, content_type: str | 
     if not _HTML_SIGN.search(html[:20000]):
         return _empty("not an HTML page (no HTML tags found)", encoding)
     try:
-        return _extract(html, encoding, url, hints or ExtractHints(), boilerplate, truncated)
+        result = _extract(html, encoding, url, hints or ExtractHints(), boilerplate, truncated)
     except (RecursionError, MemoryError, ValueError, etree.LxmlError) as exc:
         return _empty(f"page could not be parsed: {exc.__class__.__name__}", encoding)
+    if result.text and _too_short(result.text):
+        why = "page looks truncated (no closing </body> or </html>)" if looks_truncated(body) else "no article"
+        return _empty(f"{why}: only {len(result.text)} characters of text", encoding, title=result.title,
+                      date=result.date, author=result.author, captions=result.captions)
+    return result
+
+
+def _too_short(text: str) -> bool:
+    """Shorter than any article: a teaser, an error page, a cut-off download."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return len(text) < MIN_CHARS and cjk < MIN_CJK_CHARS
+
+
+MIN_CHARS = 120
+MIN_CJK_CHARS = 40
 
 
 def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boilerplate: frozenset[str],

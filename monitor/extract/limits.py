@@ -18,7 +18,14 @@ def looks_binary(body: bytes) -> bool:
         return False
     if sample.startswith((b"\x1f\x8b", b"PK\x03\x04", b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff")):
         return True
-    return sample.count(b"\x00") > len(sample) // 20
+    # Text pages have almost no control bytes; binary formats are full of them.
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(sample) // 20
+
+
+def looks_truncated(body: bytes) -> bool:
+    tail = body[-2048:].lower()
+    return b"</html" not in tail and b"</body" not in tail
 
 
 def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
