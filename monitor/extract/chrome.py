@@ -14,7 +14,7 @@ import re
 CHROME_ATTR = re.compile(
     r"(^|[\s_-])(cookie|consent|gdpr|share|sharing|social|breadcrumbs?|crumbs?|related|recommend|"
     r"also-like|you-may|comment-?(form|respond|list|s)|respond|akismet|newsletter|subscribe|"
-    r"fontsize|font-size|advert|ads?|sponsor|sidebar|widget|footer|copyright|hotline|icp|"
+    r"fontsize|font-size|advert|ads?|sponsor|sidebar|footer|copyright|hotline|icp|"
     r"pagination|post-nav|nav-links|tags?-links|print|toolbar)([\s_-]|$)",
     re.IGNORECASE,
 )

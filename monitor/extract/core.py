@@ -27,6 +27,9 @@ from monitor.extract.metadata import clean_title, detect_language
 
 log = logging.getLogger(__name__)
 _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[1-6]|table|br)\b", re.IGNORECASE)
+# Comments go at parse time: removing them later would take their tail text
+# (the rest of the sentence) with them.
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _PROTECTED = {"html", "body", "main", "article"}
 _PHOTO_CREDIT = re.compile(r"(\((?:photo|xinhua|reuters|ap|afp|file photo)[^)]{0,60}\)|（[^）]{0,30}摄）|摄）?)$", re.I)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
@@ -86,7 +89,7 @@ MIN_CJK_CHARS = 40
 
 def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boilerplate: frozenset[str],
              truncated: bool) -> ExtractedArticle:
-    tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=_PARSER)
     hinted_date = _hinted_date(tree, hints)
     visible = _visible_metadata(tree)
     _unwrap_layout_tables(tree)
@@ -156,7 +159,8 @@ def _unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
     paragraphs inside stay paragraphs."""
     for table in list(tree.iter("table")):
         cells = table.xpath("./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th | ./thead/tr/th")
-        if not any(cell.find(".//" + tag) is not None for cell in cells for tag in _BLOCKS):
+        one_row = len(table.xpath("./tr | ./tbody/tr | ./thead/tr")) <= 1  # a banner, not data
+        if not one_row and not any(cell.find(".//" + tag) is not None for cell in cells for tag in _BLOCKS):
             continue
         table.tag = "div"
         for element in table.xpath("./tbody | ./thead | ./tfoot | .//tr | ./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th"):
@@ -205,8 +209,10 @@ def _follows_lone_image(element: lxml.html.HtmlElement) -> bool:
     text = element.text_content().strip()
     if not text or len(text) > 400:
         return False
+    if _PHOTO_CREDIT.search(text):
+        return True
     centred = "center" in (element.get("style", "") + element.get("align", "") + element.get("class", "")).lower()
-    return centred or bool(_PHOTO_CREDIT.search(text))
+    return centred and len(text) < 250 and not text.startswith(("“", '"', "‘", "'"))
 
 
 def _attrs(element: lxml.html.HtmlElement) -> str:
@@ -214,19 +220,32 @@ def _attrs(element: lxml.html.HtmlElement) -> str:
 
 
 def _remove_chrome(tree: lxml.html.HtmlElement) -> None:
-    total_paragraphs = max(len(tree.xpath("//p")), 1)
+    protected = _article_ancestors(tree)
     doomed = []
     for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag in _PROTECTED:
+        if not isinstance(element.tag, str) or element.tag in _PROTECTED or element in protected:
             continue
         if element.tag in ("nav", "aside", "footer", "form", "noscript", "template") or (
                 chrome.CHROME_ATTR.search(_attrs(element))):
-            # Never drop a container holding most of the page's paragraphs: that is the article.
-            if len(element.xpath(".//p")) * 2 > total_paragraphs and total_paragraphs > 2:
-                continue
             doomed.append(element)
     for element in doomed:
         _drop(element)
+
+
+def _article_ancestors(tree: lxml.html.HtmlElement, keep: int = 3) -> set:
+    """The containers of the page's longest runs of text are the article,
+    whatever their class says ("widget Blog", "l-sidebar-fixed l-article-body")."""
+    lengths = []
+    for node in tree.xpath("//body//text()[string-length(normalize-space(.)) > 80]"):
+        parent = node.getparent()
+        if parent is not None and parent.tag not in ("script", "style", "a"):
+            lengths.append((len(node), parent))
+    lengths.sort(key=lambda pair: pair[0], reverse=True)
+    protected = set()
+    for _length, element in lengths[:keep]:
+        protected.add(element)
+        protected.update(element.iterancestors())
+    return protected
 
 
 def _drop(element: lxml.html.HtmlElement) -> None:
@@ -273,24 +292,24 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
             continue
         if head and title_key and key == title_key:
             continue
-        if key in seen:  # content farms repeat whole paragraphs
-            continue
-        seen.add(key)
+        if len(key) > 60:  # content farms repeat whole paragraphs; short lines repeat legitimately
+            if key in seen:
+                continue
+            seen.add(key)
         kept.append(line)
     result.text = "\n\n".join(kept)
     return result
 
 
 def _strip_table_row(line: str) -> str:
-    """trafilatura renders table rows as '| a | b |'. Keep the cells that are
-    text, not chrome; a row of short cells is navigation."""
+    """trafilatura renders data-table rows as '| a | b |': drop chrome cells."""
     if not (line.startswith("|") and line.endswith("|")):
         return line
-    raw_cells = [c.strip() for c in line.strip("|").split("|")]
-    cells = [c for c in raw_cells if c and not chrome.is_chrome_line(c)]
-    if len(raw_cells) > 1 and all(len(c) < 40 for c in cells):
-        return ""
-    return " | ".join(cells)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if not any(c and chrome.is_chrome_line(c) for c in cells):
+        return line
+    kept = [c for c in cells if c and not chrome.is_chrome_line(c)]
+    return "| " + " | ".join(kept) + " |" if kept else ""
 
 
 def _take_metadata(line: str, result: CleanText) -> bool:
