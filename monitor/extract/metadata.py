@@ -64,3 +64,97 @@ _ENGLISH = re.compile(r"\b(the|and|of|to|in|is|that|for|with|was|on)\b", re.IGNO
 def _looks_english(sample: str) -> bool:
     words = max(len(sample.split()), 1)
     return len(_ENGLISH.findall(sample)) / words > 0.08
+
+
+# --- metadata straight from the DOM (cheaper than trafilatura's full pass) -----------
+
+import json as _json  # noqa: E402
+
+_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+              "publish-date", "date", "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date",
+              "parsely-pub-date", "article.published", "published_time", "release_date")
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def _meta(tree, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
+    found: dict[str, str] = {}
+    for element in tree.iter("meta"):
+        key = (element.get("property") or element.get("name") or element.get("itemprop") or "").strip().lower()
+        content = (element.get("content") or "").strip()
+        if key in names and content and key not in found:
+            found[key] = content
+    for name in names:
+        if name in found:
+            return found[name]
+    return None
+
+
+def _json_ld(tree) -> list[dict]:  # noqa: ANN001
+    items: list[dict] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = _json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack and len(items) < 50:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                items.append(node)
+                if "@graph" in node:
+                    stack.append(node["@graph"])
+    return items
+
+
+def _iso_date(text: str | None) -> str | None:
+    match = _ISO_DATE.search(text or "")
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31:
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return None
+
+
+def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
+    """(headline, site name) from og:title, <title> or the first <h1>."""
+    site = _meta(tree, ("og:site_name", "application-name"))
+    title = _meta(tree, ("og:title", "twitter:title"))
+    if not title:
+        element = tree.find(".//title")
+        title = element.text_content().strip() if element is not None else None
+    if not title:
+        h1 = tree.find(".//h1")
+        title = h1.text_content().strip() if h1 is not None else None
+    return (clean_title(title, site), site)
+
+
+def page_date(tree) -> str | None:  # noqa: ANN001
+    date = _iso_date(_meta(tree, _DATE_META))
+    if date:
+        return date
+    for item in _json_ld(tree):
+        if (date := _iso_date(str(item.get("datePublished") or item.get("dateCreated") or ""))):
+            return date
+    for element in tree.xpath("//*[@itemprop='datePublished'] | //time[@datetime]")[:3]:
+        if (date := _iso_date(element.get("datetime") or element.get("content") or element.text_content())):
+            return date
+    return None
+
+
+def page_author(tree) -> str | None:  # noqa: ANN001
+    author = _meta(tree, _AUTHOR_META)
+    if author and not author.startswith("http"):
+        return " ".join(author.split())[:200]
+    for item in _json_ld(tree):
+        value = item.get("author")
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value.strip() and not value.startswith("http"):
+            return " ".join(value.split())[:200]
+    return None
