@@ -45,6 +45,16 @@ _LINE_PATTERNS = [
     r".*icp备\d+.*",
     r"^(editor|责任编辑|编辑)[:：]\s*\S{1,30}$",
     r"^read more:?$",
+    r"^(read more|see more|also read|read also|more|related|watch|listen|leia (também|mais)|veja (também|mais)|"
+    r"lire aussi|siehe auch|mehr zum thema)\s*[:：|]\s*\S.{0,200}$",
+    r"^also on [\w.-]+\.[a-z]{2,}\b.*",
+    r"^(like this story|enjoyed this article)\?.*",
+    r"^tags?(\s*[:：].{0,200})?$",
+    r"^tell us what you think.*",
+    r"^(sign up|subscribe) (for|to) (our|the) .{0,80}(newsletter|updates|alerts).*",
+    r"^(get|download) (the|our) .{0,40}app\b.{0,80}$",
+    r"^.{0,60}\bby clicking here\b.{0,40}$",
+    r"^(click|tap) here (to|for) .{0,100}$",
     r"^(see also|also read|read also)\b.{0,200}$",
     r"^(print|打印|关闭|close window)$",
     r"^obtain authorization$",
@@ -54,9 +64,11 @@ CHROME_LINE = re.compile("|".join(f"(?:{p})" for p in _LINE_PATTERNS), re.IGNORE
 
 # A heading after which the rest of the text is link lists, not article.
 TAIL_MARKER = re.compile(
-    r"^(related (articles|news|stories|posts|coverage)|you may also like|more from|recommended( for you)?|"
-    r"most (read|popular|viewed)|read more|相关(新闻|阅读|文章|报道)|推荐阅读|延伸阅读|热点推荐|"
-    r"leave a (comment|reply)|comments?)\s*[:：]?$",
+    r"^(related (articles|news|stories|posts|coverage|content|links|reading)|you (may|might) (also )?like|"
+    r"more from .{1,40}|recommended( for you| reading)?|most (read|popular|viewed)|read more|more stories|"
+    r"trending( now)?|popular (now|stories)|don'?t miss|more on this( story)?|"
+    r"você (pode|também pode) gostar|veja também|leia também|相关(新闻|阅读|文章|报道)|推荐阅读|延伸阅读|热点推荐|"
+    r"leave a (comment|reply)|comments?|\d+ comments?)\s*[:：.…!]*$",
     re.IGNORECASE,
 )
 

@@ -32,6 +32,7 @@ _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _PROTECTED = {"html", "body", "main", "article"}
 _PHOTO_CREDIT = re.compile(r"(\((?:photo|xinhua|reuters|ap|afp|file photo)[^)]{0,60}\)|（[^）]{0,30}摄）|摄）?)$", re.I)
+_CAPTION_START = re.compile(r"^(图为|圖為|图片|photo:|pictured:?|image:|file photo)", re.I)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
 
 
@@ -99,7 +100,7 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
     # Metadata comes from our own cheap DOM reads; trafilatura's metadata pass
     # (htmldate, dateparser) cost more than its text extraction.
     doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False,
-                                      include_tables=True, favor_precision=True, deduplicate=False)
+                                      include_tables=True, favor_precision=False, deduplicate=False)
     if doc is None:
         why = "elements nested too deeply to be an article page" if too_deep(tree) else "no article text found"
         return _empty(why + (" (page truncated at 5 MB)" if truncated else ""), encoding, captions=tuple(captions))
@@ -200,8 +201,8 @@ def _take_captions(tree: lxml.html.HtmlElement) -> list[str]:
 
 
 def _follows_lone_image(element: lxml.html.HtmlElement) -> bool:
-    """News sites put a photo in one paragraph and its caption, centred or
-    ending in a photo credit, in the next."""
+    """News sites put a photo in one paragraph and its caption, starting like
+    one or ending in a photo credit, in the next."""
     previous = element.getprevious()
     if previous is None or element.tag not in ("p", "div"):
         return False
@@ -210,10 +211,8 @@ def _follows_lone_image(element: lxml.html.HtmlElement) -> bool:
     text = element.text_content().strip()
     if not text or len(text) > 400:
         return False
-    if _PHOTO_CREDIT.search(text):
-        return True
-    centred = "center" in (element.get("style", "") + element.get("align", "") + element.get("class", "")).lower()
-    return centred and len(text) < 250 and not text.startswith(("“", '"', "‘", "'"))
+    # Layout alone (centred text) proved unreliable: testimonials and pull quotes look the same.
+    return bool(_PHOTO_CREDIT.search(text) or _CAPTION_START.match(text))
 
 
 def _attrs(element: lxml.html.HtmlElement) -> str:
@@ -287,8 +286,10 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
         head = i < 8  # metadata lines sit at the top of the article
         if head and _take_metadata(line, result):
             continue
-        if chrome.TAIL_MARKER.match(line) and _rest_is_listy(lines[i + 1:]):
-            break
+        if chrome.TAIL_MARKER.match(line):
+            if _rest_is_listy(lines[i + 1:]):
+                break
+            continue  # the heading itself is chrome even when real text follows
         if not key or chrome.is_chrome_line(line) or key in boilerplate or key in caption_keys:
             continue
         if head and title_key and key == title_key:
@@ -329,5 +330,9 @@ def _take_metadata(line: str, result: CleanText) -> bool:
 
 
 def _rest_is_listy(rest: list[str]) -> bool:
-    """After a 'Related Articles' heading: only headlines (short lines) remain."""
-    return all(len(line) < 160 for line in rest[:30]) and len(rest) < 40
+    """After a 'Related Articles' heading: only headlines remain, i.e. short
+    lines that mostly do not end like sentences."""
+    if len(rest) >= 40 or any(len(line) >= 160 for line in rest[:30]):
+        return False
+    sentences = sum(1 for line in rest if line.rstrip().endswith((".", "!", "?", "。", "！", "？", "”", '"')))
+    return sentences * 2 <= len(rest)
