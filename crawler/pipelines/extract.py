@@ -7,9 +7,15 @@ from datetime import datetime, timezone
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.context import get_context
+from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
 from monitor.extract import extract_article
+from monitor.extract.boilerplate import MIN_ARTICLES
+from monitor.store import repo
+from monitor.store.session import session_scope
+
+
+RELOAD_EVERY = 25
 
 
 def parse_published(value: str | None) -> datetime | None:
@@ -23,14 +29,30 @@ def parse_published(value: str | None) -> datetime | None:
 
 
 class ExtractPipeline:
+    def __init__(self, context: CrawlContext):
+        self.context = context
+        self.boilerplate: frozenset[str] = frozenset()
+        self._since_reload = 0
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        get_context(cls.__name__)  # refuse to load outside a newsmon crawl
-        return cls()
+        return cls(get_context(cls.__name__))
+
+    def open_spider(self, spider) -> None:  # noqa: ANN001
+        self._reload(spider)
+
+    def _reload(self, spider) -> None:  # noqa: ANN001
+        """The site's learned template; refreshed during long crawls as pages teach it more."""
+        with session_scope(self.context.sessions) as session:
+            self.boilerplate = repo.learned_boilerplate(session, spider.source.name, MIN_ARTICLES)
+        self._since_reload = 0
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+        self._since_reload += 1
+        if self._since_reload >= RELOAD_EVERY:
+            self._reload(spider)
         result = extract_article(item.body, url=item.url, content_type=item.content_type,
-                                 hints=spider.source.hints)
+                                 hints=spider.source.hints, boilerplate=self.boilerplate)
         if not result.text:
             spider.runlog.error(spider, "extract", item.url, result.reason or "no article text found")
             raise DropItem(f"no article text: {item.url}")

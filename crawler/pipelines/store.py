@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
+from monitor.extract.boilerplate import template_candidates
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -29,6 +30,8 @@ class StorePipeline:
                     language=item.language, outlet=item.outlet, text=item.text,
                     content_hash=item.content_hash, fetched_at=repo.utcnow(),
                 )
+                if stored is not None:
+                    repo.count_template_lines(session, item.source, template_candidates(item.text), repo.utcnow())
         except SQLAlchemyError as exc:
             spider.runlog.error(spider, "store", item.url, f"archive write failed: {exc.__class__.__name__}: {exc}")
             raise DropItem(f"not stored: {item.url}") from exc

@@ -146,3 +146,17 @@ class Alert(Base):
     article: Mapped[Article] = relationship(back_populates="alerts")
 
     __table_args__ = (UniqueConstraint("rule", "article_id", "channel"),)
+
+
+class BoilerplateLine(Base):
+    """A text line seen in many articles of one source: that site's template,
+    learned as pages arrive and dropped at extraction."""
+
+    __tablename__ = "boilerplate_lines"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    line_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line_text: Mapped[str] = mapped_column(Text)  # normalized text, as extraction compares it
+    article_count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())

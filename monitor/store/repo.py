@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Alert, Article, CrawlRun, FetchError, SourceState
+from monitor.store.models import Alert, Article, BoilerplateLine, CrawlRun, FetchError, SourceState
 
 
 def utcnow() -> datetime:
@@ -33,7 +33,7 @@ def _insert_ignoring_conflicts(session: Session, table, values: dict) -> bool:  
         except IntegrityError:
             return False
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-    return session.execute(stmt.returning(table.c.id)).first() is not None
+    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
 
 
 # --- articles ----------------------------------------------------------------
@@ -272,3 +272,28 @@ def requeue_alert(session: Session, alert_id: int, when: datetime) -> Alert | No
 
 def alert_counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
+
+
+# --- learned site boilerplate ------------------------------------------------
+
+
+def count_template_lines(session: Session, source: str, lines: dict[str, str], when: datetime) -> None:
+    """One more article of `source` contained each of these lines."""
+    if not lines:
+        return
+    existing = set(session.scalars(select(BoilerplateLine.line_hash).where(
+        BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(list(lines)))))
+    if existing:
+        session.execute(update(BoilerplateLine)
+                        .where(BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(existing))
+                        .values(article_count=BoilerplateLine.article_count + 1, last_seen=when))
+    for line_hash, text in lines.items():
+        if line_hash not in existing:
+            _insert_ignoring_conflicts(session, BoilerplateLine.__table__, dict(
+                source=source, line_hash=line_hash, line_text=text, article_count=1, first_seen=when,
+                last_seen=when))
+
+
+def learned_boilerplate(session: Session, source: str, min_articles: int) -> frozenset[str]:
+    return frozenset(session.scalars(select(BoilerplateLine.line_text).where(
+        BoilerplateLine.source == source, BoilerplateLine.article_count >= min_articles)))

@@ -110,3 +110,25 @@ def test_runs_fold_into_source_state(sessions):
         assert by_name["b"].consecutive_failures == 2 and "HTTP 500" in by_name["b"].last_error
         assert by_name["c"].last_run_at is None
         assert [e.stage for e in repo.recent_errors(s, "b")] == ["crawl", "crawl"]
+
+
+def test_boilerplate_learned_after_enough_articles(sessions):
+    from monitor.extract import extract_article
+    from monitor.extract.boilerplate import MIN_ARTICLES, template_candidates
+
+    template = "Follow us on WeChat for daily updates from the newsroom."
+    bodies = [f"Story number {n} tells of a new railway, a port and a factory in detail.\n{template}" for n in range(4)]
+    for n, body in enumerate(bodies[:MIN_ARTICLES]):
+        with session_scope(sessions) as s:
+            assert repo.learned_boilerplate(s, "src", MIN_ARTICLES) == frozenset() or n == MIN_ARTICLES
+            repo.count_template_lines(s, "src", template_candidates(body), repo.utcnow())
+    with session_scope(sessions) as s:
+        learned = repo.learned_boilerplate(s, "src", MIN_ARTICLES)
+        assert repo.learned_boilerplate(s, "other", MIN_ARTICLES) == frozenset()
+    assert len(learned) == 1
+    page = ("<html><body><article>" + "".join(f"<p>{line}</p>" for line in (
+        "A fourth story about a bridge over the river opened to traffic on Monday after three years of work.",
+        "Engineers said the design withstands typhoons and the bridge carries four lanes of traffic.",
+        template)) + "</article></body></html>").encode()
+    assert template in extract_article(page).text
+    assert template not in extract_article(page, boilerplate=learned).text
