@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "tests" / "fixtures" / "pages"
 SEEDS = HERE / "seeds"
 SITE = HERE / "site"
 BASE = "http://replay.invalid"
@@ -311,6 +312,50 @@ WP_EXTRA = [
 ]
 
 
+BLOG_EXTRA = [
+    ("/tech_blog/2021/09/why-chip-self-reliance-takes-decades.html", "Why chip self-reliance takes decades",
+     "2021-09-02", {"Lessons from other countries"}, [
+         "Building a semiconductor industry is not like building a railway. Money alone does not buy the "
+         "thousands of process steps that a modern fab has to master.",
+         "Lessons from other countries",
+         "South Korea and Taiwan took more than thirty years to move from assembling chips to designing and "
+         "manufacturing leading-edge parts, and both relied on close ties with foreign customers.",
+         "China's plan puts more weight on domestic demand, which gives local firms a large first market but "
+         "less pressure to meet the strictest international standards.",
+     ]),
+    ("/tech_blog/2022/01/notes-on-the-digital-economy-plan.html", "Notes on the digital economy plan",
+     "2022-01-20", {"What the plan measures"}, [
+         "The State Council's plan for the digital economy during the 14th Five-Year Plan period sets a target "
+         "for the core digital industries to reach ten percent of GDP by 2025.",
+         "What the plan measures",
+         "The plan counts telecommunications, software, electronics manufacturing and internet services, but "
+         "leaves out much of the digitalization happening inside traditional factories.",
+         "That choice makes the target easier to track, though it may understate how far digital tools have "
+         "spread through the rest of the economy.",
+     ]),
+]
+FARM_EXTRA = [
+    ("/contentfarm/2023/03/china-tech-self-reliance-explained/", "China tech self-reliance explained in 5 points",
+     "2023-03-08", [
+         "China's leaders have made technological self-reliance the top economic priority for 2023, according "
+         "to the Government Work Report delivered in March.",
+         "The report calls for breakthroughs in core technologies such as chips and industrial software, and "
+         "for enterprises to take the lead in innovation.",
+         "Analysts say the focus reflects rising tensions with the United States over access to advanced "
+         "semiconductors and manufacturing equipment.",
+     ]),
+    ("/contentfarm/2023/03/what-the-two-sessions-mean-for-investors/", "What the Two Sessions mean for investors",
+     "2023-03-10", [
+         "Investors watching the Two Sessions in Beijing got a clear signal: the government wants capital to "
+         "flow into advanced manufacturing and technology.",
+         "The Government Work Report set a growth target of around five percent and promised support for "
+         "private enterprises and the platform economy.",
+         "Fund managers said sectors tied to the digital economy and industrial upgrading could benefit most "
+         "from the policy priorities outlined in the report.",
+     ]),
+]
+
+
 def build() -> list[Page]:
     pages: list[Page] = []
 
@@ -381,6 +426,10 @@ def build() -> list[Page]:
              story="quality-growth", chrome=list(BLOG_CHROME))
     p.html = blog_page(p, headings)
     pages.append(p)
+    for path, title, date, subheads, paras in BLOG_EXTRA:
+        p = Page("tech_blog", path, title, paras, date, "en", story=path, chrome=list(BLOG_CHROME))
+        p.html = blog_page(p, subheads)
+        pages.append(p)
 
     # Content farm.
     s3 = seed("003_60908ebdad2d3680.txt")
@@ -390,6 +439,10 @@ def build() -> list[Page]:
              story="government-work-report", chrome=list(FARM_CHROME))
     p.html = farm_page(p)
     pages.append(p)
+    for path, title, date, paras in FARM_EXTRA:
+        p = Page("contentfarm", path, title, paras, date, "en", story=path, chrome=list(FARM_CHROME))
+        p.html = farm_page(p)
+        pages.append(p)
     return pages
 
 
@@ -453,6 +506,21 @@ def write(pages: list[Page]) -> None:
          "body_contains": _samples(p.paragraphs), "chrome_absent": p.chrome}
         for p in pages]}
     (SITE / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_fixtures(pages)
+
+
+def write_fixtures(pages: list[Page]) -> None:
+    """tests/fixtures/pages/<source>/<name>.html with the expected result beside it as <name>.json."""
+    for p in pages:
+        folder = FIXTURES / p.source
+        folder.mkdir(parents=True, exist_ok=True)
+        name = [part for part in p.path.strip("/").split("/") if part not in ("index.html", "c.html")][-1]
+        name = name.rsplit(".", 1)[0]
+        (folder / f"{name}.html").write_bytes(p.html.encode(p.encoding))
+        expected = {"url": p.url, "title": p.title, "author": p.author, "date": p.date, "language": p.language,
+                    "encoding": p.encoding, "body_contains": p.paragraphs, "chrome_absent": p.chrome}
+        (folder / f"{name}.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n",
+                                             encoding="utf-8")
 
 
 def _samples(paragraphs: list[str]) -> list[str]:

@@ -126,10 +126,15 @@ def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
     if not title:
         element = tree.find(".//title")
         title = element.text_content().strip() if element is not None else None
+    h1_element = tree.find(".//h1")
+    h1 = " ".join(h1_element.text_content().split()) if h1_element is not None else None
     if not title:
-        h1 = tree.find(".//h1")
-        title = h1.text_content().strip() if h1 is not None else None
-    return (clean_title(title, site), site)
+        title = h1
+    title = clean_title(title, site)
+    # "Headline | Blog Name": the page's own <h1> says where the headline ends.
+    if title and h1 and len(h1) >= 10 and h1 != title and h1 in title:
+        title = h1
+    return (title, site)
 
 
 def page_date(tree) -> str | None:  # noqa: ANN001
