@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
 from scrapy.crawler import CrawlerProcess
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
 
+    with session_scope(sessions) as session:  # the memory of non-article URLs expires
+        repo.forget_seen_urls(session, repo.utcnow() - timedelta(seconds=config.crawl.seen_url_retention))
     set_context(CrawlContext(config=config, sessions=sessions, progress=not args.quiet))
     process = CrawlerProcess(build_settings(config, log_level=args.log_level), install_root_handler=True)
     for name in names:

@@ -33,6 +33,13 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         "LOG_LEVEL": log_level,
         "ITEM_PIPELINES": PIPELINES,
         "EXTENSIONS": {"crawler.extensions.runlog.RunLog": 0},
+        "DOWNLOADER_MIDDLEWARES": {
+            # After robots.txt (100); Retry-After (560) sees 429/503 before Scrapy retries them (550).
+            "crawler.middlewares.crawl_delay.CrawlDelayMiddleware": 120,
+            "crawler.middlewares.conditional.ConditionalRequestMiddleware": 130,
+            "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
+        },
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     if crawl.download_delay is not None:

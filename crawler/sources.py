@@ -6,8 +6,10 @@ from monitor.config import SourceConfig
 
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.feed import FeedSpider
+from crawler.spiders.listing import ListingSpider
+from crawler.spiders.sitemap import SitemapSpider
 
-SPIDERS: dict[str, type[SourceSpider]] = {"feed": FeedSpider}
+SPIDERS: dict[str, type[SourceSpider]] = {"feed": FeedSpider, "sitemap": SitemapSpider, "listing": ListingSpider}
 
 
 def spider_for(source: SourceConfig) -> type[SourceSpider]:

@@ -84,6 +84,8 @@ class CrawlConfig(_Strict):
     max_articles_per_source: int = Field(200, ge=1)
     subprocess_timeout: Duration = 3600.0
     parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
+    seen_url_retention: Duration = 30 * 86400.0  # forget fetched-but-not-stored URLs after this
+    max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl
 
 
 class EmailChannelConfig(_Strict):
@@ -144,7 +146,9 @@ class SourceConfig(_Strict):
     language: str | None = None
     live: bool = False  # a real public site: never fetched by tests or CI
     enabled: bool = True
-    max_articles: int | None = Field(None, ge=1)
+    max_articles: int | None = Field(None, ge=1)  # article pages fetched per cycle
+    max_age: Duration | None = None  # skip feed/sitemap entries older than this
+    max_sitemaps: int = Field(20, ge=1)  # child sitemaps followed from an index per cycle
     hints: ExtractHints = Field(default_factory=ExtractHints)
 
     @field_validator("start_urls")

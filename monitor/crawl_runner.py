@@ -45,6 +45,8 @@ class SourceResult:
     skipped: int = 0
     errors: int = 0
     error: str | None = None
+    unchanged: int = 0  # start URLs answered 304 Not Modified
+    bytes: int = 0      # response bytes received
 
 
 @dataclass

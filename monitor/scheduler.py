@@ -72,6 +72,11 @@ class Daemon:
     def crawl(self, source: str) -> None:
         if self.stopping.is_set():
             return
+        with session_scope(self.sessions) as session:
+            until = repo.throttled_until(session, source)
+        if until is not None and until > repo.utcnow():
+            self.echo(f"crawl {source}: skipped, the site asked us to wait until {until:%H:%M:%S} UTC")
+            return
         self.echo(f"crawl {source}: starting")
         try:
             report = run_cycle(self.config, self.sessions, self.outbox, [source], quiet=True)

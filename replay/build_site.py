@@ -356,6 +356,75 @@ FARM_EXTRA = [
 ]
 
 
+PORTAL_CHROME = ["Guangzhou International", "Home > News > Latest News", "Print", "Close", "Font size:",
+                 "Sponsored by the General Office of Guangzhou Municipal People's Government", "粤ICP备"]
+PORTAL_ZH = [
+    "广州市科学技术局近日发布通知，今年将加大基础研究投入，向中小科技企业开放更多公共实验平台。",
+    "通知提出，全年拟支持集成电路、新材料、生物医药等领域约二百个研究项目，资助通过公开竞争方式确定。",
+    "申报单位须与至少一所本地高校或科研院所开展合作，评审结果将在市政府门户网站公开。",
+]
+PORTAL_EXTRA = [
+    "Guangzhou's foreign trade grew 6 percent in the first two months of the year, led by exports of "
+    "electric vehicles, lithium batteries and solar products, the city's customs office said.",
+    "Exports to countries taking part in the Belt and Road Initiative rose faster than the city's average, "
+    "and private companies accounted for more than half of the total.",
+    "Officials said new direct shipping routes from Nansha port had shortened delivery times to Southeast "
+    "Asian markets by several days.",
+]
+
+
+def portal_page(page: Page, zh: bool = False) -> str:
+    paras = "\n".join(f"<p>{escape(p)}</p>" for p in page.paragraphs)
+    charset = "" if zh else '<meta charset="utf-8">'  # the Chinese page declares nothing at all
+    return f"""<!DOCTYPE html>
+<html><head>{charset}<title>{escape(page.title)}</title></head>
+<body><div class="top-banner">Guangzhou International</div>
+<div class="crumbs">Home &gt; News &gt; Latest News</div>
+<div class="article-box"><h1>{escape(page.title)}</h1>
+<div class="article-info">{page.date} &nbsp; Font size: <a href="#">L</a> <a href="#">M</a> <a href="#">S</a> &nbsp; <a href="#">Print</a> <a href="#">Close</a></div>
+<div class="article-content">
+{paras}
+</div></div>
+<div class="footer-box"><p>Sponsored by the General Office of Guangzhou Municipal People's Government</p><p>粤ICP备2020092020号</p></div>
+</body></html>
+"""
+
+
+def portal_listing(pages: list[Page]) -> str:
+    items = "".join(f'<li><a href="{p.path}">{escape(p.title)}</a><span>{p.date}</span></li>' for p in pages)
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Latest News - Guangzhou International</title></head>
+<body><div class="top-banner">Guangzhou International</div>
+<div class="nav"><a href="/gzgov_portal/news/">Latest News</a> <a href="/gzgov_portal/about/">About Guangzhou</a>
+<a href="/gzgov_portal/private/draft.html">Drafts</a></div>
+<ul class="news-list">{items}<li><a href="/gzgov_portal/private/draft.html">Internal draft (not for crawlers)</a></li></ul>
+<div class="page"><a href="/gzgov_portal/news/index.html">1</a></div>
+</body></html>
+"""
+
+
+def news_sitemap(pages: list[Page]) -> str:
+    urls = "".join(
+        f"<url><loc>{p.url}</loc><lastmod>{p.date}T09:30:00+08:00</lastmod><news:news><news:publication>"
+        f"<news:name>Xinhua</news:name><news:language>en</news:language></news:publication>"
+        f"<news:publication_date>{p.date}T09:30:00+08:00</news:publication_date>"
+        f"<news:title>{escape(p.title)}</news:title></news:news></url>" for p in pages)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">' + urls + "</urlset>\n")
+
+
+def sitemap_index(children: list[tuple[str, str]]) -> str:
+    items = "".join(f"<sitemap><loc>{BASE}{path}</loc><lastmod>{date}</lastmod></sitemap>" for path, date in children)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + items + "</sitemapindex>\n")
+
+
+ROBOTS = """User-agent: *
+Crawl-delay: 0.2
+Disallow: /gzgov_portal/private/
+"""
+
+
 def build() -> list[Page]:
     pages: list[Page] = []
 
@@ -415,6 +484,22 @@ def build() -> list[Page]:
              "Guangzhou to boost basic research funding", WP_EXTRA, "2024-02-15", "en", author="admin",
              story="guangzhou-research", chrome=list(WP_CHROME))
     p.html = wordpress_page(p, see_also_after=2)
+    pages.append(p)
+
+    # Government portal: listing pages only, no feed; one Chinese page in GBK with no charset anywhere.
+    p = Page("gzgov_portal", "/gzgov_portal/news/content/post_9521034.html",
+             "Scientific and technological innovation stimulates surging power", body0, "2023-12-18", "en",
+             story="first-line-observation", chrome=list(PORTAL_CHROME))
+    p.html = portal_page(p)
+    pages.append(p)
+    p = Page("gzgov_portal", "/gzgov_portal/news/content/post_9530117.html", "Guangzhou foreign trade grows 6 percent",
+             PORTAL_EXTRA, "2024-03-15", "en", story="guangzhou-trade", chrome=list(PORTAL_CHROME))
+    p.html = portal_page(p)
+    pages.append(p)
+    p = Page("gzgov_portal", "/gzgov_portal/news/content/post_9533342.html", "广州加大基础研究投入", PORTAL_ZH,
+             "2024-03-18", "zh", story="guangzhou-research-zh", chrome=list(PORTAL_CHROME))
+    p.html = portal_page(p, zh=True)
+    p.encoding = "gb18030"  # GBK-compatible bytes; the page and the server name no charset
     pages.append(p)
 
     # Blog.
@@ -496,11 +581,23 @@ def write(pages: list[Page]) -> None:
         target.write_bytes(p.html.encode(p.encoding))
     for source, (name, kind, title) in FEEDS.items():
         mine = [p for p in pages if p.source == source]
+        if not mine:
+            continue
         link = f"{BASE}/{source}/"
         text = atom(title, link, mine) if kind == "atom" else rss(title, link, mine, wordpress=kind == "wordpress")
         (SITE / source / name).parent.mkdir(parents=True, exist_ok=True)
         (SITE / source / name).write_text(text, encoding="utf-8")
-    manifest = {"feeds": {s: f"/{s}/{name}" for s, (name, _k, _t) in FEEDS.items()}, "pages": [
+    portal = [p for p in pages if p.source == "gzgov_portal"]
+    (SITE / "gzgov_portal" / "news" / "index.html").write_text(portal_listing(portal), encoding="utf-8")
+    xinhua = [p for p in pages if p.source == "xinhua_english"]
+    (SITE / "xinhua_english" / "news_sitemap.xml").write_text(news_sitemap(xinhua), encoding="utf-8")
+    (SITE / "xinhua_english" / "sitemap_index.xml").write_text(sitemap_index(
+        [("/xinhua_english/news_sitemap.xml", "2024-03-04"), ("/xinhua_english/archive_2019.xml", "2019-12-31")]),
+        encoding="utf-8")
+    (SITE / "robots.txt").write_text(ROBOTS, encoding="utf-8")
+    starts = {s: f"/{s}/{name}" for s, (name, _k, _t) in FEEDS.items()}
+    starts.update({"gzgov_portal": "/gzgov_portal/news/", "xinhua_english_sitemap": "/xinhua_english/sitemap_index.xml"})
+    manifest = {"feeds": starts, "pages": [
         {"source": p.source, "path": p.path, "title": p.title, "author": p.author, "date": p.date,
          "language": p.language, "story": p.story, "encoding": p.encoding,
          "body_contains": _samples(p.paragraphs), "chrome_absent": p.chrome}

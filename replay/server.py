@@ -8,6 +8,10 @@ Special paths:
     /broken/notxml.xml      an HTML page served as RSS
     /slow/<any>?delay=N     answers 404 after N seconds (default 3)
     /status/<code>          answers that status code
+    /throttle/<n>/<path>    the first n requests answer 429 Retry-After: 1, then <path> is served
+    /throttle-long/<any>    429 with Retry-After: 3600
+    /loop/a, /loop/b        redirect to each other forever
+    /bomb/feed.xml          a 50 MB response gzip-compressed to about 50 KB
 Bodies have the placeholder http://replay.invalid rewritten to this server's
 address (ASCII, so safe in GB18030 bytes too). ETag/Last-Modified are sent
 and conditional requests get 304.
@@ -16,6 +20,8 @@ and conditional requests get 304.
 from __future__ import annotations
 
 import argparse
+import functools
+import gzip
 import hashlib
 import signal
 import threading
@@ -28,11 +34,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 SITE = Path(__file__).resolve().parent / "site"
 PLACEHOLDER = b"http://replay.invalid"
 # Sources whose real servers send no charset: the page's <meta> is all a client has.
-NO_CHARSET_HEADER = ("jjckb",)
+NO_CHARSET_HEADER = ("jjckb", "gzgov_portal")
 SITE_MTIME = 1709280000  # 2024-03-01: fixed so Last-Modified is stable across checkouts
 
 BROKEN_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken<item><title>x</title></channel>'
 NOT_XML = b"<!DOCTYPE html><html><body><h1>Not a feed</h1><p>This is an HTML page.</p></body></html>"
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb(size: int = 50 * 1024 * 1024) -> bytes:
+    return gzip.compress(b"<rss>" + b" " * size, compresslevel=9)
 
 
 def content_type(path: Path, source: str) -> str:
@@ -71,6 +82,8 @@ class ReplayServer:
         self.host, self.port = self.httpd.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
         self.requests: list[tuple[str, int]] = []  # (path, status) served, for tests
+        self.bytes_sent = 0
+        self._throttle_hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -96,6 +109,8 @@ class ReplayServer:
               headers: dict[str, str] | None = None, head: bool = False) -> None:
         with self._lock:
             self.requests.append((handler.path, status))
+            if not head and status != 304:
+                self.bytes_sent += len(body)
         handler.send_response(status)
         handler.send_header("Content-Type", ctype)
         handler.send_header("Content-Length", str(len(body)))
@@ -119,6 +134,22 @@ class ReplayServer:
         if path.startswith("/status/"):
             code = int(path.split("/")[2] or 500)
             return self._send(handler, code, f"status {code}".encode(), head=head)
+        if path.startswith("/throttle/"):
+            _, _, count, rest = path.split("/", 3)
+            with self._lock:
+                seen = self._throttle_hits.get(path, 0)
+                self._throttle_hits[path] = seen + 1
+            if seen < int(count):
+                return self._send(handler, 429, b"slow down", headers={"Retry-After": "1"}, head=head)
+            path = "/" + rest
+        if path.startswith("/throttle-long/"):
+            return self._send(handler, 429, b"slow down", headers={"Retry-After": "3600"}, head=head)
+        if path in ("/loop/a", "/loop/b"):
+            other = "/loop/b" if path == "/loop/a" else "/loop/a"
+            return self._send(handler, 302, b"", headers={"Location": other}, head=head)
+        if path == "/bomb/feed.xml":
+            return self._send(handler, 200, gzip_bomb(), "application/rss+xml",
+                              headers={"Content-Encoding": "gzip"}, head=head)
         file = self._resolve(path)
         if file is None:
             return self._send(handler, 404, b"not found", head=head)

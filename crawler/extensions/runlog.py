@@ -25,6 +25,8 @@ class RunLog:
         self.run_id: int | None = None
         self.first_error: str | None = None
         self.listing_ok = False  # a start URL (feed, sitemap, listing) was fetched and parsed
+        self.throttled_until = None  # set when the site asked us to come back later
+        self.pending_validators: dict[str, tuple[str | None, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunLog:
@@ -76,6 +78,8 @@ class RunLog:
         if reason not in ("finished",) and status == "ok":
             status = "partial"
         summary = self.first_error
+        if self.throttled_until is not None:
+            summary = f"throttled by the site (429/503 Retry-After) until {self.throttled_until:%Y-%m-%d %H:%M:%S} UTC"
         if not self.listing_ok and summary is None:
             summary = f"no start URL could be fetched (crawl ended: {reason})"
         result = dict(
@@ -83,8 +87,12 @@ class RunLog:
             pages_fetched=int(self.stats.get_value("response_received_count", 0)),
             new_articles=self.value("new_articles"), duplicates=self.value("duplicates"),
             skipped=self.value("skipped_archived"), errors=errors, error=summary,
+            unchanged=self.value("unchanged"), bytes=int(self.stats.get_value("downloader/response_bytes", 0)),
         )
         with session_scope(self.context.sessions) as session:
+            if errors == 0 and not self.value("over_cap") and reason == "finished":
+                for url, (etag, modified) in self.pending_validators.items():
+                    repo.save_validators(session, url, etag, modified, repo.utcnow())
             run = session.get(CrawlRun, self.run_id) if self.run_id else None
             if run is None:
                 run = repo.start_run(session, spider.source.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import scrapy
 from scrapy.http import Response
@@ -46,15 +47,38 @@ class SourceSpider(scrapy.Spider):
             return False
         return not any(p.search(url) for p in self._deny)
 
-    def already_archived(self, url: str) -> bool:
+    def already_known(self, url: str) -> bool:
+        """Archived, or fetched recently without becoming an article."""
+        key = canonical_url(url)
         with session_scope(self.context.sessions) as session:
-            return repo.article_by_canonical_url(session, canonical_url(url)) is not None
+            return repo.article_by_canonical_url(session, key) is not None or repo.url_seen(session, key)
+
+    def too_old(self, published: datetime | None) -> bool:
+        if published is None or self.source.max_age is None:
+            return False
+        return published < datetime.now(timezone.utc) - timedelta(seconds=self.source.max_age)
+
+    def listing_request(self, url: str, callback, **meta: object) -> scrapy.Request:  # noqa: ANN001
+        """A feed, sitemap or listing page: fetched conditionally (ETag / Last-Modified)."""
+        return scrapy.Request(url, callback=callback, errback=self.start_failed, dont_filter=True,
+                              meta={"newsmon_conditional": True, "handle_httpstatus_list": [304], **meta})
+
+    def unchanged(self, response: Response) -> bool:
+        """True (and counted) when the server answered 304 Not Modified."""
+        if response.status != 304:
+            return False
+        self.runlog.listing_ok = True
+        self.runlog.count("unchanged")
+        return True
 
     def article_request(self, url: str, **entry: object) -> Iterator[scrapy.Request]:
-        """A request for an article page, unless filtered, archived or over the cap."""
+        """A request for an article page, unless filtered, known, too old or over the cap."""
         if not self.wanted(url):
             return
-        if self.already_archived(url):
+        if self.too_old(entry.get("published")):  # type: ignore[arg-type]
+            self.runlog.count("too_old")
+            return
+        if self.already_known(url):
             self.runlog.count("skipped_archived")
             return
         if self._scheduled >= self.max_articles:
@@ -70,6 +94,7 @@ class SourceSpider(scrapy.Spider):
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         mime = (content_type or "").split(";")[0].strip().lower()
         if mime and mime not in HTML_TYPES:
+            self.remember(response.url, f"not HTML ({mime})")
             self.runlog.error(self, "page", response.url, f"skipped: not an HTML page ({mime})")
             return
         yield ArticleItem(
@@ -82,7 +107,20 @@ class SourceSpider(scrapy.Spider):
         self.runlog.error(self, self.kind, failure.request.url, describe_failure(failure))
 
     def page_failed(self, failure: Failure) -> None:
+        from scrapy.exceptions import IgnoreRequest
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            self.runlog.count("robots_disallowed")  # the site's wish, not a failure
+            return
+        if failure.check(HttpError) and failure.value.response.status in (404, 410, 451):
+            self.remember(failure.request.url, f"HTTP {failure.value.response.status}")
         self.runlog.error(self, "page", failure.request.url, describe_failure(failure))
+
+    def remember(self, url: str, outcome: str) -> None:
+        """Not an article, and retrying next cycle will not change that: skip it until it expires."""
+        with session_scope(self.context.sessions) as session:
+            repo.remember_url(session, self.source.name, canonical_url(url), outcome, repo.utcnow())
 
 
 def describe_failure(failure: Failure) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import feedparser
-import scrapy
 from scrapy.http import Response
 
 from crawler.spiders.base import SourceSpider
+from crawler.xmlsafety import UnsafeXml, check_xml_safety
 
 
 def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
@@ -25,9 +25,16 @@ class FeedSpider(SourceSpider):
 
     async def start(self):  # noqa: ANN201 (Scrapy >= 2.13 entry point)
         for url in self.source.start_urls:
-            yield scrapy.Request(url, callback=self.parse_feed, errback=self.start_failed, dont_filter=True)
+            yield self.listing_request(url, self.parse_feed)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        if self.unchanged(response):
+            return
+        try:
+            check_xml_safety(response.body)
+        except UnsafeXml as exc:
+            self.runlog.error(self, "feed", response.url, str(exc))
+            return
         feed = feedparser.parse(response.body, response_headers={
             k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
         })

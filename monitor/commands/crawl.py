@@ -33,11 +33,11 @@ def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
     rows = []
     for name in sources:
         r = report.crawl.results[name]
-        rows.append([name, r.status, r.pages_fetched, r.new_articles, r.duplicates, r.skipped, r.errors,
-                     r.error or ""])
+        rows.append([name, r.status, r.pages_fetched, r.unchanged, f"{r.bytes / 1024:.0f}", r.new_articles,
+                     r.duplicates, r.skipped, r.errors, r.error or ""])
     print()
-    print(table(["source", "status", "fetched", "new", "duplicates", "already archived", "errors", "first error"],
-                rows, max_width=80))
+    print(table(["source", "status", "fetched", "not modified", "KB", "new", "duplicates", "already archived",
+                 "errors", "first error"], rows, max_width=80))
     print()
     d = report.delivered
     print(f"{report.crawl.new_articles} new articles; {report.matched.queued} alerts queued; "

@@ -35,6 +35,8 @@ def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime
             found.append(f"{status.source}: has never crawled successfully")
     elif now - status.last_success_at > timedelta(seconds=3 * interval + 300):
         found.append(f"{status.source}: no successful crawl for {_age(status.last_success_at, now)[:-4]}")
+    if status.throttled_until is not None and status.throttled_until > now:
+        found.append(f"{status.source}: throttled by the site until {status.throttled_until:%Y-%m-%d %H:%M} UTC")
     if status.dead_alerts:
         found.append(f"{status.source}: {status.dead_alerts} alert(s) could not be delivered (newsmon alerts --status dead)")
     return found
@@ -50,7 +52,10 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
     problems: list[str] = []
     for s in statuses:
         configured = s.source in config.sources
-        rows.append([s.source if configured else f"{s.source} (not configured)", _age(s.last_success_at, now),
+        name = s.source if configured else f"{s.source} (not configured)"
+        if s.throttled_until is not None and s.throttled_until > now:
+            name += " (throttled)"
+        rows.append([name, _age(s.last_success_at, now),
                      _age(s.last_new_article_at, now), s.articles, s.consecutive_failures, s.pending_alerts,
                      s.dead_alerts, (s.last_error or "") if s.consecutive_failures or s.last_error else ""])
         problems += problems_for(config, s, now)

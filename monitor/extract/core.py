@@ -32,6 +32,8 @@ _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _PROTECTED = {"html", "body", "main", "article"}
 _PHOTO_CREDIT = re.compile(r"(\((?:photo|xinhua|reuters|ap|afp|file photo)[^)]{0,60}\)|（[^）]{0,30}摄）|摄）?)$", re.I)
+_META_CLASS = re.compile(r"info|date|time|meta|publish|posted|byline|source", re.I)
+_LEADING_DATE = re.compile(r"^(?:\D{0,20}?)(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2})")
 _CAPTION_START = re.compile(r"^(图为|圖為|图片|photo:|pictured:?|image:|file photo)", re.I)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
 
@@ -177,11 +179,18 @@ def _visible_metadata(tree: lxml.html.HtmlElement) -> CleanText:
     in a small element of its own, which trafilatura may leave out."""
     found = CleanText(text="")
     for element in tree.iter("td", "div", "span", "p", "time"):
-        if len(element) > 3:
+        if len(element) > 6:
             continue
         text = " ".join(element.text_content().split())
-        if 6 <= len(text) <= 120 and _take_metadata(text, found) and found.date and found.outlet:
+        if not 6 <= len(text) <= 160:
+            continue
+        if _take_metadata(text, found) and found.date and found.outlet:
             break
+        # "2023-12-18  Font size: L M S  Print" in an info bar
+        if found.date is None and _META_CLASS.search(_attrs(element)):
+            match = _LEADING_DATE.match(text)
+            if match:
+                found.date = chrome.normalize_date(match.group(1))
     found.author = None  # bylines outside the text are trafilatura's job
     return found
 

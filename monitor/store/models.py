@@ -70,6 +70,8 @@ class SourceState(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when the site answered 429/503 with Retry-After; the daemon waits until then.
+    throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CrawlRun(Base):
@@ -160,3 +162,26 @@ class BoilerplateLine(Base):
     article_count: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HttpValidator(Base):
+    """ETag / Last-Modified of feeds, sitemaps and listing pages, for conditional requests."""
+
+    __tablename__ = "http_validators"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenUrl(Base):
+    """Article URLs fetched that did not become articles (not HTML, no text),
+    so they are not fetched every cycle; forgotten after the retention period."""
+
+    __tablename__ = "seen_urls"
+
+    canonical_url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    outcome: Mapped[str] = mapped_column(String(200))
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -11,7 +11,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Alert, Article, BoilerplateLine, CrawlRun, FetchError, SourceState
+from monitor.store.models import (
+    Alert,
+    Article,
+    BoilerplateLine,
+    CrawlRun,
+    FetchError,
+    HttpValidator,
+    SeenUrl,
+    SourceState,
+)
 
 
 def utcnow() -> datetime:
@@ -156,6 +165,7 @@ class SourceStatus:
     last_error: str | None
     last_error_at: datetime | None
     consecutive_failures: int
+    throttled_until: datetime | None
     articles: int
     pending_alerts: int
     dead_alerts: int
@@ -181,6 +191,7 @@ def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStat
             last_error=state.last_error if state else None,
             last_error_at=state.last_error_at if state else None,
             consecutive_failures=state.consecutive_failures if state else 0,
+            throttled_until=state.throttled_until if state else None,
             articles=article_counts.get(name, 0),
             pending_alerts=alerts.get((name, "pending"), 0) + alerts.get((name, "sending"), 0),
             dead_alerts=alerts.get((name, "dead"), 0),
@@ -297,3 +308,47 @@ def count_template_lines(session: Session, source: str, lines: dict[str, str], w
 def learned_boilerplate(session: Session, source: str, min_articles: int) -> frozenset[str]:
     return frozenset(session.scalars(select(BoilerplateLine.line_text).where(
         BoilerplateLine.source == source, BoilerplateLine.article_count >= min_articles)))
+
+
+# --- what the crawler remembers between cycles -------------------------------------
+
+
+def validators_for(session: Session, url: str) -> HttpValidator | None:
+    return session.get(HttpValidator, url)
+
+
+def save_validators(session: Session, url: str, etag: str | None, last_modified: str | None, when: datetime) -> None:
+    row = session.get(HttpValidator, url)
+    if row is None:
+        session.add(HttpValidator(url=url, etag=etag, last_modified=last_modified, checked_at=when))
+    else:
+        row.etag, row.last_modified, row.checked_at = etag, last_modified, when
+
+
+def remember_url(session: Session, source: str, canonical_url: str, outcome: str, when: datetime) -> None:
+    row = session.get(SeenUrl, canonical_url)
+    if row is None:
+        session.add(SeenUrl(canonical_url=canonical_url, source=source, outcome=outcome[:200], last_seen=when))
+    else:
+        row.outcome, row.last_seen = outcome[:200], when
+
+
+def url_seen(session: Session, canonical_url: str) -> bool:
+    return session.get(SeenUrl, canonical_url) is not None
+
+
+def forget_seen_urls(session: Session, older_than: datetime) -> int:
+    from sqlalchemy import delete
+
+    return session.execute(delete(SeenUrl).where(SeenUrl.last_seen < older_than)).rowcount
+
+
+def mark_throttled(session: Session, source: str, until: datetime) -> None:
+    state = _state(session, source)
+    if state.throttled_until is None or state.throttled_until < until:
+        state.throttled_until = until
+
+
+def throttled_until(session: Session, source: str) -> datetime | None:
+    state = session.get(SourceState, source)
+    return state.throttled_until if state else None

@@ -1,0 +1,41 @@
+"""Listing and section pages (portals without feeds): article links picked by
+the source's allow/deny patterns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+
+from crawler.spiders.base import SourceSpider
+
+
+class ListingSpider(SourceSpider):
+    kind = "listing"
+
+    def __init__(self, source, **kwargs):  # noqa: ANN001
+        super().__init__(source, **kwargs)
+        # Links to the listing pages themselves are navigation, not articles.
+        self.links = LinkExtractor(allow=source.allow or (), deny=list(source.deny) + [
+            re.escape(url) + "$" for url in source.start_urls])
+
+    async def start(self):  # noqa: ANN201
+        for url in self.source.start_urls:
+            yield self.listing_request(url, self.parse_listing)
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        if self.unchanged(response):
+            return
+        if not isinstance(response, TextResponse):
+            self.runlog.error(self, "listing", response.url, "not an HTML page")
+            return
+        self.runlog.listing_ok = True
+        links = self.links.extract_links(response)
+        if not links:
+            self.runlog.error(self, "listing", response.url,
+                              "no links match the source's allow patterns; check allow/deny in its config")
+        for link in links:
+            yield from self.article_request(link.url, title=link.text.strip() or None)
