@@ -6,6 +6,7 @@ misbehave on purpose for failure tests.
 Special paths:
     /broken/feed.xml        malformed XML served as RSS
     /broken/notxml.xml      an HTML page served as RSS
+    /broken/entities.xml    a feed declaring nested entities (an expansion bomb)
     /slow/<any>?delay=N     answers 404 after N seconds (default 3)
     /status/<code>          answers that status code
     /throttle/<n>/<path>    the first n requests answer 429 Retry-After: 1, then <path> is served
@@ -38,6 +39,10 @@ NO_CHARSET_HEADER = ("jjckb", "gzgov_portal")
 SITE_MTIME = 1709280000  # 2024-03-01: fixed so Last-Modified is stable across checkouts
 
 BROKEN_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken<item><title>x</title></channel>'
+ENTITY_BOMB = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+               b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+               b'<rss version="2.0"><channel><title>&c;</title><item><title>x</title>'
+               b'<link>http://replay.invalid/xinhua_english/20240226/9a8b7c6d5e4f/c.html</link></item></channel></rss>')
 NOT_XML = b"<!DOCTYPE html><html><body><h1>Not a feed</h1><p>This is an HTML page.</p></body></html>"
 
 
@@ -83,6 +88,7 @@ class ReplayServer:
         self.base_url = f"http://{self.host}:{self.port}"
         self.requests: list[tuple[str, int]] = []  # (path, status) served, for tests
         self.bytes_sent = 0
+        self.request_times: list[float] = []  # monotonic arrival time of each request
         self._throttle_hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -121,11 +127,15 @@ class ReplayServer:
             handler.wfile.write(body)
 
     def _handle(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        with self._lock:
+            self.request_times.append(time.monotonic())
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query)
         if path == "/broken/feed.xml":
             return self._send(handler, 200, BROKEN_FEED, "application/rss+xml", head=head)
+        if path == "/broken/entities.xml":
+            return self._send(handler, 200, ENTITY_BOMB, "application/rss+xml", head=head)
         if path == "/broken/notxml.xml":
             return self._send(handler, 200, NOT_XML, "application/rss+xml", head=head)
         if path.startswith("/slow/"):

@@ -92,7 +92,7 @@ class RunLog:
         with session_scope(self.context.sessions) as session:
             if errors == 0 and not self.value("over_cap") and reason == "finished":
                 for url, (etag, modified) in self.pending_validators.items():
-                    repo.save_validators(session, url, etag, modified, repo.utcnow())
+                    repo.save_validators(session, spider.source.name, url, etag, modified, repo.utcnow())
             run = session.get(CrawlRun, self.run_id) if self.run_id else None
             if run is None:
                 run = repo.start_run(session, spider.source.name)

@@ -29,7 +29,7 @@ class ConditionalRequestMiddleware:
         if not request.meta.get(META_KEY):
             return None
         with session_scope(self.context.sessions) as session:
-            saved = repo.validators_for(session, request.url)
+            saved = repo.validators_for(session, spider.source.name, request.url)
             if saved is not None:
                 if saved.etag:
                     request.headers.setdefault(b"If-None-Match", saved.etag.encode("latin-1"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from protego import Protego
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -20,9 +20,12 @@ class CrawlDelayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
-        return cls(crawler)
+        middleware = cls(crawler)
+        # AutoThrottle lowers slot delays on every response; this runs after it and restores the floor.
+        crawler.signals.connect(middleware._enforce, signal=signals.response_downloaded)
+        return middleware
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def _enforce(self, response: Response, request: Request, spider: Spider) -> None:
         host = urlsplit(request.url).hostname or ""
         delay = self.delays.get(host)
         if delay:
@@ -30,6 +33,9 @@ class CrawlDelayMiddleware:
             if slot is not None and slot.delay < delay:
                 slot.delay = delay
                 slot.randomize_delay = False
+
+    def process_request(self, request: Request, spider: Spider) -> None:
+        self._enforce(None, request, spider)
         return None
 
     def process_response(self, request: Request, response: Response, spider: Spider) -> Response:

@@ -18,11 +18,12 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     op.create_table('http_validators',
+    sa.Column('source', sa.String(length=100), nullable=False),
     sa.Column('url', sa.String(length=2048), nullable=False),
     sa.Column('etag', sa.Text(), nullable=True),
     sa.Column('last_modified', sa.Text(), nullable=True),
     sa.Column('checked_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('url', name=op.f('pk_http_validators'))
+    sa.PrimaryKeyConstraint('source', 'url', name=op.f('pk_http_validators'))
     )
     op.create_table('seen_urls',
     sa.Column('canonical_url', sa.String(length=2048), nullable=False),

@@ -165,10 +165,12 @@ class BoilerplateLine(Base):
 
 
 class HttpValidator(Base):
-    """ETag / Last-Modified of feeds, sitemaps and listing pages, for conditional requests."""
+    """ETag / Last-Modified of feeds, sitemaps and listing pages, for conditional requests.
+    Per source: two sources reading one sitemap differently (max_age, allow) each need their own."""
 
     __tablename__ = "http_validators"
 
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), primary_key=True)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)

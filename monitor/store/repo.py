@@ -313,14 +313,15 @@ def learned_boilerplate(session: Session, source: str, min_articles: int) -> fro
 # --- what the crawler remembers between cycles -------------------------------------
 
 
-def validators_for(session: Session, url: str) -> HttpValidator | None:
-    return session.get(HttpValidator, url)
+def validators_for(session: Session, source: str, url: str) -> HttpValidator | None:
+    return session.get(HttpValidator, (source, url))
 
 
-def save_validators(session: Session, url: str, etag: str | None, last_modified: str | None, when: datetime) -> None:
-    row = session.get(HttpValidator, url)
+def save_validators(session: Session, source: str, url: str, etag: str | None, last_modified: str | None,
+                    when: datetime) -> None:
+    row = session.get(HttpValidator, (source, url))
     if row is None:
-        session.add(HttpValidator(url=url, etag=etag, last_modified=last_modified, checked_at=when))
+        session.add(HttpValidator(source=source, url=url, etag=etag, last_modified=last_modified, checked_at=when))
     else:
         row.etag, row.last_modified, row.checked_at = etag, last_modified, when
 
