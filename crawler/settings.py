@@ -39,7 +39,8 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
             "crawler.middlewares.conditional.ConditionalRequestMiddleware": 130,
             "crawler.middlewares.retry_after.RetryAfterMiddleware": 560,
         },
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
+        # HTTP errors are retried with backoff by RetryAfterMiddleware; Scrapy's retry keeps network errors.
+        "RETRY_HTTP_CODES": [],
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     if crawl.download_delay is not None:

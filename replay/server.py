@@ -11,6 +11,7 @@ Special paths:
     /status/<code>          answers that status code
     /throttle/<n>/<path>    the first n requests answer 429 Retry-After: 1, then <path> is served
     /throttle-long/<any>    429 with Retry-After: 3600
+    /flaky/<n>/<path>       the first n requests answer 502, then <path> is served
     /loop/a, /loop/b        redirect to each other forever
     /bomb/feed.xml          a 50 MB response gzip-compressed to about 50 KB
 Bodies have the placeholder http://replay.invalid rewritten to this server's
@@ -151,6 +152,14 @@ class ReplayServer:
                 self._throttle_hits[path] = seen + 1
             if seen < int(count):
                 return self._send(handler, 429, b"slow down", headers={"Retry-After": "1"}, head=head)
+            path = "/" + rest
+        if path.startswith("/flaky/"):  # /flaky/<n>/<path>: n times 502, then the file
+            _, _, count, rest = path.split("/", 3)
+            with self._lock:
+                seen = self._throttle_hits.get(path, 0)
+                self._throttle_hits[path] = seen + 1
+            if seen < int(count):
+                return self._send(handler, 502, b"bad gateway", head=head)
             path = "/" + rest
         if path.startswith("/throttle-long/"):
             return self._send(handler, 429, b"slow down", headers={"Retry-After": "3600"}, head=head)

@@ -1,9 +1,11 @@
-"""429 Too Many Requests and 503 with Retry-After: the site asked us to wait.
+"""Server trouble, retried with backoff; 429 and 503 with Retry-After honoured.
 
-A short wait (up to crawl.max_retry_after) is honoured inside the crawl: the
-request is retried after it, with exponential backoff when no Retry-After is
-given. A longer one ends this source's crawl politely and marks it throttled
-until then: `newsmon status` shows it and the daemon skips the source."""
+A 5xx (or 408) is retried crawl.retry_times times, waiting 1 s, 2 s, 4 s …
+(Scrapy's own retry, left for network errors, retries at once). A 429 or
+503 with Retry-After is the site asking us to wait: a short wait (up to
+crawl.max_retry_after) is honoured inside the crawl; a longer one ends this
+source's crawl politely and marks it throttled until then: `newsmon status`
+shows it and the daemon skips the source."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from monitor.store import repo
 from monitor.store.session import session_scope
 
 THROTTLE_STATUSES = (429, 503)
+SERVER_TROUBLE = (500, 502, 503, 504, 522, 524, 408)
 MAX_TRIES = 3
 
 
@@ -42,20 +45,24 @@ class RetryAfterMiddleware:
     def __init__(self, context: CrawlContext):
         self.context = context
         self.max_wait = context.config.crawl.max_retry_after
+        self.retry_times = context.config.crawl.retry_times
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(get_context(cls.__name__))
 
     async def process_response(self, request: Request, response: Response, spider: Spider) -> Request | Response:
-        if response.status not in THROTTLE_STATUSES:
+        if response.status not in THROTTLE_STATUSES and response.status not in SERVER_TROUBLE:
             return response
         now = datetime.now(timezone.utc)
         tries = request.meta.get("newsmon_throttle_tries", 0) + 1
         wait = retry_after_seconds(response.headers.get(b"Retry-After"), now)
+        if wait is None and response.status != 429:  # plain server trouble: back off and retry
+            if tries > self.retry_times:
+                return response
+            await asyncio.sleep(min(2.0 ** (tries - 1), self.max_wait))
+            return self._again(request, tries)
         if wait is None:
-            if response.status == 503 and tries == 1 and b"Retry-After" not in response.headers:
-                return response  # a plain outage: Scrapy's retry middleware handles it
             wait = min(2.0 ** tries, self.max_wait)
         if wait > self.max_wait or tries > MAX_TRIES:
             until = now + timedelta(seconds=wait)
@@ -66,6 +73,10 @@ class RetryAfterMiddleware:
             return response  # becomes an HttpError the spider records
         spider.runlog.count("throttled")
         await asyncio.sleep(wait)
+        return self._again(request, tries)
+
+    @staticmethod
+    def _again(request: Request, tries: int) -> Request:
         retry = request.replace(dont_filter=True)
         retry.meta["newsmon_throttle_tries"] = tries
         return retry

@@ -22,6 +22,7 @@ def sources(base: str) -> dict:
                    "allow": [r"/news/content/post_\d+\.html$", "/private/"]},
         "old_news": {"kind": "sitemap", "start_urls": [f"{base}/xinhua_english/news_sitemap.xml"], "max_age": "1d"},
         "throttled_briefly": {"kind": "feed", "start_urls": [f"{base}/throttle/1/tech_blog/atom.xml"]},
+        "flaky": {"kind": "feed", "start_urls": [f"{base}/flaky/1/contentfarm/feed.xml"]},
         "throttled_long": {"kind": "feed", "start_urls": [f"{base}/throttle-long/feed.xml"]},
         "redirect_loop": {"kind": "feed", "start_urls": [f"{base}/loop/a"]},
         "gzip_bomb": {"kind": "feed", "start_urls": [f"{base}/bomb/feed.xml"]},
@@ -39,7 +40,7 @@ def crawled(tmp_path_factory):
         base = world.site.base_url
         world.config_dir = write_config(root / "config", {
             "database_url": f"sqlite:///{db}",
-            "crawl": {"download_timeout": "5s", "retry_times": 0, "max_response_bytes": 5_000_000,
+            "crawl": {"download_timeout": "5s", "retry_times": 1, "max_response_bytes": 5_000_000,
                       "max_retry_after": "5s"},
         }, sources(base))
         world.newsmon("init")
@@ -107,6 +108,11 @@ def test_second_cycle_is_conditional(crawled):
 def test_short_retry_after_is_waited_out(crawled):
     assert len(stored(crawled, "throttled_briefly")) == 3
     assert crawled["state"]["throttled_briefly"][0] == 0
+
+
+def test_server_error_retried_with_backoff(crawled):
+    assert len(stored(crawled, "flaky")) == 3
+    assert crawled["state"]["flaky"][0] == 0
 
 
 def test_long_retry_after_marks_source_throttled(crawled):
