@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with session_scope(sessions) as session:  # the memory of non-article URLs expires
         repo.forget_seen_urls(session, repo.utcnow() - timedelta(seconds=config.crawl.seen_url_retention))
-    set_context(CrawlContext(config=config, sessions=sessions, progress=not args.quiet))
+    context = CrawlContext(config=config, sessions=sessions, progress=not args.quiet)
+    set_context(context)
     process = CrawlerProcess(build_settings(config, log_level=args.log_level), install_root_handler=True)
     for name in names:
         source = config.sources[name]
@@ -57,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                 repo.record_source_failure(session, name, str(exc))
             report_result(dict(source=name, status="failed", pages_fetched=0, new_articles=0,
                                duplicates=0, skipped=0, errors=1, error=str(exc)))
-    process.start()
+    try:
+        process.start()
+    finally:
+        context.close()
     return 0
 
 

@@ -6,7 +6,10 @@ database engine cannot travel in them; components fetch them from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 
 from scrapy.exceptions import NotConfigured
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +24,25 @@ class CrawlContext:
     config: NewsmonConfig
     sessions: sessionmaker[Session]
     progress: bool = True  # print one line per article/error for `newsmon crawl`
+    _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
+
+    def extraction_pool(self) -> ProcessPoolExecutor | None:
+        """Worker processes for extraction, shared by every source in this crawl: extraction
+        is CPU-bound and would otherwise stall downloads in the reactor thread."""
+        workers = self.config.crawl.extract_workers
+        if workers is None:
+            workers = max(1, (os.cpu_count() or 2) - 1)
+        if workers == 0:
+            return None
+        if self._pool is None:
+            # spawn: a forked copy of a running reactor and open database connections is no place to work.
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def set_context(context: CrawlContext | None) -> None:

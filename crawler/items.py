@@ -13,6 +13,7 @@ class ArticleItem:
     url: str
     body: bytes
     content_type: str | None = None
+    requested_url: str | None = None  # differs from url after a redirect
     feed_title: str | None = None
     feed_author: str | None = None
     feed_published: datetime | None = None

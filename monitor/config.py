@@ -86,6 +86,8 @@ class CrawlConfig(_Strict):
     parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
     seen_url_retention: Duration = 30 * 86400.0  # forget fetched-but-not-stored URLs after this
     max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl
+    # Processes extracting text beside the crawl (None: one fewer than the CPUs; 0: in the crawl process).
+    extract_workers: int | None = Field(None, ge=0)
 
 
 class EmailChannelConfig(_Strict):

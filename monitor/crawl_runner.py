@@ -47,6 +47,7 @@ class SourceResult:
     error: str | None = None
     unchanged: int = 0  # start URLs answered 304 Not Modified
     bytes: int = 0      # response bytes received
+    elapsed: float = 0.0  # seconds from the spider opening to closing
 
 
 @dataclass

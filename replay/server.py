@@ -7,7 +7,7 @@ Special paths:
     /broken/feed.xml        malformed XML served as RSS
     /broken/notxml.xml      an HTML page served as RSS
     /broken/entities.xml    a feed declaring nested entities (an expansion bomb)
-    /slow/<any>?delay=N     answers 404 after N seconds (default 3)
+    /slow/<path>?delay=N    waits N seconds (default: the server's slow_seconds, 3), then serves <path> (or 404)
     /status/<code>          answers that status code
     /throttle/<n>/<path>    the first n requests answer 429 Retry-After: 1, then <path> is served
     /throttle-long/<any>    429 with Retry-After: 3600
@@ -67,8 +67,9 @@ def content_type(path: Path, source: str) -> str:
 
 
 class ReplayServer:
-    def __init__(self, root: Path = SITE, host: str = "127.0.0.1", port: int = 0):
-        self.root = root.resolve()
+    def __init__(self, root: Path = SITE, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 3.0):
+        self.root = Path(root).resolve()
+        self.slow_seconds = slow_seconds
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,8 +120,9 @@ class ReplayServer:
             if not head and status != 304:
                 self.bytes_sent += len(body)
         handler.send_response(status)
-        handler.send_header("Content-Type", ctype)
-        handler.send_header("Content-Length", str(len(body)))
+        if status != 304:  # a 304 has no body, so no type or length of one
+            handler.send_header("Content-Type", ctype)
+            handler.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             handler.send_header(name, value)
         handler.end_headers()
@@ -139,12 +141,18 @@ class ReplayServer:
             return self._send(handler, 200, ENTITY_BOMB, "application/rss+xml", head=head)
         if path == "/broken/notxml.xml":
             return self._send(handler, 200, NOT_XML, "application/rss+xml", head=head)
-        if path.startswith("/slow/"):
-            time.sleep(float(query.get("delay", ["3"])[0]))
-            return self._send(handler, 404, b"slow and missing", head=head)
+        if path.startswith("/slow/"):  # then served like any other path: the file, or 404
+            try:
+                delay = float(query.get("delay", [self.slow_seconds])[0])
+            except ValueError:
+                delay = self.slow_seconds
+            time.sleep(max(0.0, min(delay, 600.0)))
+            path = path[len("/slow"):]
         if path.startswith("/status/"):
-            code = int(path.split("/")[2] or 500)
-            return self._send(handler, code, f"status {code}".encode(), head=head)
+            code = path.split("/")[2]
+            if not (code.isdigit() and 200 <= int(code) <= 599):
+                return self._send(handler, 400, b"use /status/<code>, 200-599", head=head)
+            return self._send(handler, int(code), f"status {code}".encode(), head=head)
         if path.startswith("/throttle/"):
             _, _, count, rest = path.split("/", 3)
             with self._lock:
@@ -183,7 +191,7 @@ class ReplayServer:
 
     def _resolve(self, path: str) -> Path | None:
         candidate = (self.root / path.lstrip("/")).resolve()
-        if not str(candidate).startswith(str(self.root)):
+        if not candidate.is_relative_to(self.root):
             return None
         if candidate.is_dir():
             for index in ("index.html", "index.xml"):
@@ -210,11 +218,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m replay.server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--slow", type=float, default=3.0, metavar="SECONDS",
+                        help="how long /slow/... paths wait before answering (default 3; ?delay=N overrides)")
     args = parser.parse_args()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with ReplayServer(host=args.host, port=args.port) as server:
+    with ReplayServer(host=args.host, port=args.port, slow_seconds=args.slow) as server:
         print(f"replay site serving {server.root} at {server.base_url}/", flush=True)
         stop.wait()
 

@@ -67,6 +67,15 @@ class RunLog:
         if self.context.progress:
             say(spider.source.name, f"+ {title or '(untitled)'}  <{url}>")
 
+    def _elapsed(self) -> float:
+        start = self.stats.get_value("start_time")
+        if start is None:
+            return 0.0
+        from datetime import datetime, timezone
+
+        now = datetime.now(start.tzinfo or timezone.utc)
+        return round((now - start).total_seconds(), 3)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         errors = self.value("errors")
         if not self.listing_ok:
@@ -88,6 +97,7 @@ class RunLog:
             new_articles=self.value("new_articles"), duplicates=self.value("duplicates"),
             skipped=self.value("skipped_archived"), errors=errors, error=summary,
             unchanged=self.value("unchanged"), bytes=int(self.stats.get_value("downloader/response_bytes", 0)),
+            elapsed=self._elapsed(),
         )
         with session_scope(self.context.sessions) as session:
             if errors == 0 and not self.value("over_cap") and reason == "finished":

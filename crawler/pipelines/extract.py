@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
+from functools import partial
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -47,12 +50,18 @@ class ExtractPipeline:
             self.boilerplate = repo.learned_boilerplate(session, spider.source.name, MIN_ARTICLES)
         self._since_reload = 0
 
-    def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+    async def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         self._since_reload += 1
         if self._since_reload >= RELOAD_EVERY:
             self._reload(spider)
-        result = extract_article(item.body, url=item.url, content_type=item.content_type,
-                                 hints=spider.source.hints, boilerplate=self.boilerplate)
+        job = partial(extract_article, item.body, url=item.url, content_type=item.content_type,
+                      hints=spider.source.hints, boilerplate=self.boilerplate)
+        pool = self.context.extraction_pool()
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
+        except BrokenProcessPool as exc:  # a worker died (out of memory?): this page only
+            spider.runlog.error(spider, "extract", item.url, f"extraction worker died: {exc}")
+            raise DropItem(f"extraction failed: {item.url}") from exc
         if not result.text:
             spider.runlog.error(spider, "extract", item.url, result.reason or "no article text found")
             raise DropItem(f"no article text: {item.url}")

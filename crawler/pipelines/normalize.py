@@ -1,4 +1,4 @@
-"""Step 1: the canonical URL; an article already archived under it goes no further."""
+"""Step 1: the canonical URL; a page that redirected to an archived article goes no further."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ class NormalizePipeline:
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         item.canonical_url = canonical_url(item.url)
+        if item.url == item.requested_url:
+            return item  # the spider checked this URL before fetching it
+        # Redirected: the final URL may be one the archive already has.
         with session_scope(self.context.sessions) as session:
             if repo.article_by_canonical_url(session, item.canonical_url) is not None:
                 spider.runlog.count("duplicates")

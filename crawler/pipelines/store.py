@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,9 +15,15 @@ from monitor.store import repo
 from monitor.store.session import session_scope
 
 
+FLUSH_EVERY = 50
+
+
 class StorePipeline:
     def __init__(self, context: CrawlContext):
         self.context = context
+        # Template-line counts are batched: one small write per article would halve crawl speed.
+        self.template_lines: Counter[tuple[str, str]] = Counter()
+        self.stored_since_flush = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -30,8 +38,7 @@ class StorePipeline:
                     language=item.language, outlet=item.outlet, text=item.text,
                     content_hash=item.content_hash, fetched_at=repo.utcnow(),
                 )
-                if stored is not None:
-                    repo.count_template_lines(session, item.source, template_candidates(item.text), repo.utcnow())
+
         except SQLAlchemyError as exc:
             spider.runlog.error(spider, "store", item.url, f"archive write failed: {exc.__class__.__name__}: {exc}")
             raise DropItem(f"not stored: {item.url}") from exc
@@ -39,4 +46,19 @@ class StorePipeline:
             spider.runlog.count("duplicates")
             raise DropItem(f"already archived: {item.canonical_url}")
         spider.runlog.new_article(spider, item.title, item.url)
+        for line_hash, text in template_candidates(item.text).items():
+            self.template_lines[(line_hash, text)] += 1
+        self.stored_since_flush += 1
+        if self.stored_since_flush >= FLUSH_EVERY:
+            self.flush(spider.source.name)
         return item
+
+    def close_spider(self, spider) -> None:  # noqa: ANN001
+        self.flush(spider.source.name)
+
+    def flush(self, source: str) -> None:
+        if self.template_lines:
+            with session_scope(self.context.sessions) as session:
+                repo.count_template_lines(session, source, self.template_lines, repo.utcnow())
+        self.template_lines.clear()
+        self.stored_since_flush = 0

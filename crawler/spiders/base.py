@@ -47,11 +47,12 @@ class SourceSpider(scrapy.Spider):
             return False
         return not any(p.search(url) for p in self._deny)
 
-    def already_known(self, url: str) -> bool:
-        """Archived, or fetched recently without becoming an article."""
-        key = canonical_url(url)
+    def known(self, urls: list[str]) -> set[str]:
+        """Those of `urls` archived, or fetched recently without becoming an article (one query)."""
+        keys = {url: canonical_url(url) for url in urls}
         with session_scope(self.context.sessions) as session:
-            return repo.article_by_canonical_url(session, key) is not None or repo.url_seen(session, key)
+            found = repo.known_canonical_urls(session, set(keys.values()))
+        return {url for url, key in keys.items() if key in found}
 
     def too_old(self, published: datetime | None) -> bool:
         if published is None or self.source.max_age is None:
@@ -71,22 +72,28 @@ class SourceSpider(scrapy.Spider):
         self.runlog.count("unchanged")
         return True
 
-    def article_request(self, url: str, **entry: object) -> Iterator[scrapy.Request]:
-        """A request for an article page, unless filtered, known, too old or over the cap."""
-        if not self.wanted(url):
-            return
-        if self.too_old(entry.get("published")):  # type: ignore[arg-type]
-            self.runlog.count("too_old")
-            return
-        if self.already_known(url):
-            self.runlog.count("skipped_archived")
-            return
-        if self._scheduled >= self.max_articles:
-            self.runlog.count("over_cap")
-            return
-        self._scheduled += 1
-        yield scrapy.Request(url, callback=self.parse_article, errback=self.page_failed,
-                             cb_kwargs={"entry": entry})
+    def article_requests(self, entries: list[tuple[str, dict]]) -> Iterator[scrapy.Request]:
+        """Requests for the article pages a listing names, unless filtered, too old, already
+        known or over the per-cycle cap. `entries` are (url, {title, author, published})."""
+        fresh: dict[str, dict] = {}
+        for url, entry in entries:
+            if not self.wanted(url) or url in fresh:
+                continue
+            if self.too_old(entry.get("published")):
+                self.runlog.count("too_old")
+                continue
+            fresh[url] = entry
+        known = self.known(list(fresh)) if fresh else set()
+        for url, entry in fresh.items():
+            if url in known:
+                self.runlog.count("skipped_archived")
+                continue
+            if self._scheduled >= self.max_articles:
+                self.runlog.count("over_cap")
+                continue
+            self._scheduled += 1
+            yield scrapy.Request(url, callback=self.parse_article, errback=self.page_failed,
+                                 cb_kwargs={"entry": entry})
 
     # --- responses ----------------------------------------------------------
 
@@ -99,6 +106,7 @@ class SourceSpider(scrapy.Spider):
             return
         yield ArticleItem(
             source=self.source.name, url=response.url, body=response.body, content_type=content_type,
+            requested_url=response.meta.get("redirect_urls", [response.url])[0],
             feed_title=entry.get("title"), feed_author=entry.get("author"),
             feed_published=entry.get("published"),
         )

@@ -49,11 +49,8 @@ class FeedSpider(SourceSpider):
             # feedparser recovered entries from a broken feed: use them, but say so.
             self.runlog.error(self, "feed", response.url, f"feed is malformed (entries recovered): {feed.bozo_exception}")
         self.runlog.listing_ok = True
-        for entry in feed.entries:
-            link = entry.get("link")
-            if not link:
-                continue
-            yield from self.article_request(
-                response.urljoin(link), title=entry.get("title"), author=entry.get("author"),
-                published=_entry_date(entry),
-            )
+        yield from self.article_requests([
+            (response.urljoin(entry.link), {"title": entry.get("title"), "author": entry.get("author"),
+                                            "published": _entry_date(entry)})
+            for entry in feed.entries if entry.get("link")
+        ])

@@ -37,5 +37,4 @@ class ListingSpider(SourceSpider):
         if not links:
             self.runlog.error(self, "listing", response.url,
                               "no links match the source's allow patterns; check allow/deny in its config")
-        for link in links:
-            yield from self.article_request(link.url, title=link.text.strip() or None)
+        yield from self.article_requests([(link.url, {"title": link.text.strip() or None}) for link in links])

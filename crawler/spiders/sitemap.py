@@ -93,12 +93,12 @@ class SitemapSpider(SourceSpider):
             yield self.listing_request(url, self.parse_sitemap)
 
     def _articles(self, root: Element, response: Response) -> Iterator[scrapy.Request]:
+        entries = []
         for entry in root:
             if _local(entry.tag) != "url":
                 continue
             loc = _child_text(entry, "loc")
-            if not loc:
-                continue
-            published = _parse_date(_child_text(entry, "publication_date") or _child_text(entry, "lastmod"))
-            yield from self.article_request(response.urljoin(loc), title=_child_text(entry, "title"),
-                                            published=published)
+            if loc:
+                published = _parse_date(_child_text(entry, "publication_date") or _child_text(entry, "lastmod"))
+                entries.append((response.urljoin(loc), {"title": _child_text(entry, "title"), "published": published}))
+        yield from self.article_requests(entries)

@@ -41,8 +41,11 @@ def _join_back(title: str, parts: list[str]) -> str:
     return title[start:end].strip(" -|–—_·:")
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+
+
 def detect_language(text: str) -> str | None:
-    sample = text[:5000]
+    sample = text[:2000]
     letters = len(_LETTER.findall(sample))
     if not letters:
         return None
@@ -52,7 +55,7 @@ def detect_language(text: str) -> str | None:
         return "ko"
     if len(_CJK.findall(sample)) / letters > 0.2:
         return "zh"
-    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    latin = len(_LATIN.findall(sample))
     if latin / letters > 0.8:
         return "en" if _looks_english(sample) else None
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -27,8 +27,8 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _insert_ignoring_conflicts(session: Session, table, values: dict) -> bool:  # noqa: ANN001
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
+def _insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: ANN001, ANN202
+    """INSERT … ON CONFLICT DO NOTHING; the new row's primary key, or None when nothing was inserted."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
@@ -37,12 +37,11 @@ def _insert_ignoring_conflicts(session: Session, table, values: dict) -> bool:  
     else:  # portable fallback: a savepoint absorbs the unique violation
         try:
             with session.begin_nested():
-                session.execute(table.insert().values(**values))
-            return True
+                return session.execute(table.insert().values(**values).returning(*table.primary_key.columns)).first()
         except IntegrityError:
-            return False
+            return None
     # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+    return session.execute(stmt.returning(*table.primary_key.columns)).first()
 
 
 # --- articles ----------------------------------------------------------------
@@ -61,16 +60,10 @@ def find_duplicate(session: Session, canonical_url: str, content_hash: str) -> A
     )
 
 
-def add_article(session: Session, **fields: object) -> Article | None:
-    """Store a new article; None when another writer stored the same URL first."""
-    article = Article(**fields)
-    try:
-        with session.begin_nested():
-            session.add(article)
-            session.flush()
-    except IntegrityError:
-        return None
-    return article
+def add_article(session: Session, **fields: object) -> int | None:
+    """Store a new article and return its id; None when another writer stored the same URL first."""
+    row = _insert_ignoring_conflicts(session, Article.__table__, fields)
+    return row[0] if row is not None else None
 
 
 def unmatched_articles(session: Session, limit: int = 500) -> Sequence[Article]:
@@ -213,10 +206,11 @@ def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
                   snippet: str | None, when: datetime | None = None) -> bool:
     """One outbox row per (rule, article, channel); False if it already exists."""
     when = when or utcnow()
-    return _insert_ignoring_conflicts(session, Alert.__table__, dict(
+    row = _insert_ignoring_conflicts(session, Alert.__table__, dict(
         rule=rule, article_id=article_id, channel=channel, status="pending", attempts=0,
         next_attempt_at=when, snippet=snippet, created_at=when,
     ))
+    return row is not None
 
 
 def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
@@ -288,21 +282,33 @@ def alert_counts(session: Session) -> dict[str, int]:
 # --- learned site boilerplate ------------------------------------------------
 
 
-def count_template_lines(session: Session, source: str, lines: dict[str, str], when: datetime) -> None:
-    """One more article of `source` contained each of these lines."""
+def count_template_lines(session: Session, source: str, lines: Mapping[tuple[str, str], int],
+                         when: datetime) -> None:
+    """Add article counts per (line hash, normalized line) for one source."""
     if not lines:
         return
-    existing = set(session.scalars(select(BoilerplateLine.line_hash).where(
-        BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(list(lines)))))
-    if existing:
-        session.execute(update(BoilerplateLine)
-                        .where(BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(existing))
-                        .values(article_count=BoilerplateLine.article_count + 1, last_seen=when))
-    for line_hash, text in lines.items():
-        if line_hash not in existing:
-            _insert_ignoring_conflicts(session, BoilerplateLine.__table__, dict(
-                source=source, line_hash=line_hash, line_text=text, article_count=1, first_seen=when,
-                last_seen=when))
+    hashes = [line_hash for line_hash, _text in lines]
+    existing = {row.line_hash: row for row in session.scalars(select(BoilerplateLine).where(
+        BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(hashes)))}
+    new_rows = []
+    for (line_hash, text), count in lines.items():
+        row = existing.get(line_hash)
+        if row is not None:
+            row.article_count += count
+            row.last_seen = when
+        else:
+            new_rows.append(dict(source=source, line_hash=line_hash, line_text=text, article_count=count,
+                                 first_seen=when, last_seen=when))
+    if new_rows:  # one multi-row INSERT; a concurrent crawl's rows win a tie (counts stay approximate)
+        dialect = session.get_bind().dialect.name
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        table = BoilerplateLine.__table__
+        if insert is None:
+            for row in new_rows:
+                _insert_ignoring_conflicts(session, table, row)
+        else:
+            for i in range(0, len(new_rows), 500):
+                session.execute(insert(table).values(new_rows[i:i + 500]).on_conflict_do_nothing())
 
 
 def learned_boilerplate(session: Session, source: str, min_articles: int) -> frozenset[str]:
@@ -334,8 +340,15 @@ def remember_url(session: Session, source: str, canonical_url: str, outcome: str
         row.outcome, row.last_seen = outcome[:200], when
 
 
-def url_seen(session: Session, canonical_url: str) -> bool:
-    return session.get(SeenUrl, canonical_url) is not None
+def known_canonical_urls(session: Session, canonical_urls: set[str], chunk: int = 500) -> set[str]:
+    """Which of these are archived articles or remembered non-articles."""
+    found: set[str] = set()
+    urls = list(canonical_urls)
+    for i in range(0, len(urls), chunk):
+        part = urls[i:i + chunk]
+        found.update(session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(part))))
+        found.update(session.scalars(select(SeenUrl.canonical_url).where(SeenUrl.canonical_url.in_(part))))
+    return found
 
 
 def forget_seen_urls(session: Session, older_than: datetime) -> int:

@@ -1,0 +1,159 @@
+"""Crawl efficiency: a replay site of 2,000 articles, crawled twice by newsmon,
+and once by a plain Scrapy spider (no pipelines) fetching the same article URLs.
+
+    python benchmarks/crawl.py [--articles 2000]
+
+Prints bytes transferred and pages extracted per cycle, and the first
+cycle's pages per second against the plain spider's, measured in this run
+(politeness delays off for both: no robots Crawl-delay, no AutoThrottle).
+Targets: second cycle <= 5% of the first cycle's bytes with 0 pages
+extracted; first cycle >= 0.7x the plain spider's pages per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from replay.server import ReplayServer  # noqa: E402
+
+RESULT = "NEWSMON-RESULT "
+SEEDS = ROOT / "replay" / "seeds"
+
+
+def build_site(root: Path, count: int) -> list[str]:
+    """Article pages made of seed paragraphs, each unique, plus sitemaps listing them."""
+    rng = random.Random(7)
+    paragraphs = [" ".join(line.split()) for f in sorted(SEEDS.glob("*.txt"))
+                  for line in f.read_text(encoding="utf-8").splitlines() if len(line) > 200]
+    paths = []
+    for n in range(count):
+        path = f"/news/{2024 - n % 3}/{n:05d}/article.html"
+        body = rng.sample(paragraphs, 6)
+        body.insert(0, f"Story {n}: reporters found that item {n * 7919 % 10007} changed this week.")
+        html = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Story {n} - Bench News</title>"
+                f"<meta property='article:published_time' content='2024-03-{n % 28 + 1:02d}T08:00:00Z'></head>"
+                "<body><nav><a href='/'>Home</a> <a href='/news/'>News</a></nav><article>"
+                f"<h1>Story {n}</h1>" + "".join(f"<p>{p}</p>" for p in body) +
+                "</article><footer>© 2024 Bench News. All rights reserved.</footer></body></html>")
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+        paths.append(path)
+    per_map = 500
+    children = []
+    for i in range(0, count, per_map):
+        name = f"sitemap-{i // per_map}.xml"
+        urls = "".join(f"<url><loc>http://replay.invalid{p}</loc></url>" for p in paths[i:i + per_map])
+        (root / name).write_text('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
+                                 f'schemas/sitemap/0.9">{urls}</urlset>', encoding="utf-8")
+        children.append(name)
+    (root / "sitemap_index.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<sitemap><loc>http://replay.invalid/{c}</loc></sitemap>" for c in children)
+        + "</sitemapindex>", encoding="utf-8")
+    return paths
+
+
+def newsmon_cycle(config_dir: Path, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--quiet"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+    for line in out.stdout.splitlines():
+        if line.startswith(RESULT):
+            return json.loads(line[len(RESULT):])
+    raise SystemExit(f"crawl produced no result:\n{out.stdout}\n{out.stderr}")
+
+
+PLAIN_SPIDER = textwrap.dedent('''
+    import json, sys, scrapy
+    class Plain(scrapy.Spider):
+        name = "plain"
+        custom_settings = {"LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "AUTOTHROTTLE_ENABLED": False,
+                           "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                           "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
+                           "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"}
+        async def start(self):
+            for url in json.load(open(sys.argv[-1])):
+                yield scrapy.Request(url, callback=self.parse)
+        def parse(self, response):
+            self.crawler.stats.inc_value("pages")
+        def closed(self, reason):
+            from datetime import datetime, timezone
+            start = self.crawler.stats.get_value("start_time")
+            elapsed = (datetime.now(start.tzinfo or timezone.utc) - start).total_seconds()
+            print("PLAIN " + json.dumps({"pages": self.crawler.stats.get_value("pages", 0), "elapsed": elapsed}))
+''')
+
+
+def plain_scrapy(urls: list[str], work: Path) -> dict:
+    spider = work / "plain_spider.py"
+    spider.write_text(PLAIN_SPIDER, encoding="utf-8")
+    url_file = work / "urls.json"
+    url_file.write_text(json.dumps(urls), encoding="utf-8")
+    runner = ("import sys; from scrapy.crawler import CrawlerProcess; import runpy; "
+              f"mod = runpy.run_path({str(spider)!r}); p = CrawlerProcess(); p.crawl(mod['Plain']); p.start()")
+    out = subprocess.run([sys.executable, "-c", runner, str(url_file)], capture_output=True, text=True, timeout=1800)
+    for line in out.stdout.splitlines():
+        if line.startswith("PLAIN "):
+            return json.loads(line[6:])
+    raise SystemExit(f"plain spider produced no result:\n{out.stdout}\n{out.stderr}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        site = work / "site"
+        paths = build_site(site, args.articles)
+        config = work / "config"
+        (config / "sources").mkdir(parents=True)
+        (config / "newsmon.yaml").write_text(json.dumps({
+            "database_url": f"sqlite:///{work / 'bench.sqlite3'}",
+            "crawl": {"obey_robots_txt": False, "autothrottle": False, "concurrent_requests": 16,
+                      "concurrent_requests_per_domain": 16, "max_articles_per_source": args.articles + 10},
+        }), encoding="utf-8")
+        with ReplayServer(root=site) as server:
+            (config / "sources" / "bench.yaml").write_text(json.dumps({
+                "kind": "sitemap", "start_urls": [f"{server.base_url}/sitemap_index.xml"],
+                "max_sitemaps": 100}), encoding="utf-8")
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            subprocess.run([sys.executable, "-m", "monitor.cli", "--config", str(config), "init"], check=True,
+                           env=env, cwd=ROOT, capture_output=True)
+            cycles = []
+            for _ in range(2):
+                before = server.bytes_sent
+                result = newsmon_cycle(config, env)
+                cycles.append((server.bytes_sent - before, result))
+            before = server.bytes_sent
+            plain = plain_scrapy([server.base_url + p for p in paths], work)
+            plain_bytes = server.bytes_sent - before
+    (b1, r1), (b2, r2) = cycles
+    newsmon_rate = r1["new_articles"] / r1["elapsed"]
+    plain_rate = plain["pages"] / plain["elapsed"]
+    print(f"Crawl benchmark: replay site with {args.articles} articles (sitemap index), politeness delays off")
+    print(f"{'run':<24}{'bytes':>12}{'pages fetched':>15}{'extracted':>11}{'seconds':>9}{'pages/s':>9}")
+    print(f"{'newsmon cycle 1':<24}{b1:>12,}{r1['pages_fetched']:>15}{r1['new_articles']:>11}{r1['elapsed']:>9.1f}"
+          f"{newsmon_rate:>9.1f}")
+    print(f"{'newsmon cycle 2':<24}{b2:>12,}{r2['pages_fetched']:>15}{r2['new_articles']:>11}{r2['elapsed']:>9.1f}"
+          f"{'':>9}")
+    print(f"{'plain Scrapy (no pipes)':<24}{plain_bytes:>12,}{plain['pages']:>15}{'-':>11}{plain['elapsed']:>9.1f}"
+          f"{plain_rate:>9.1f}")
+    print(f"cycle 2 bytes / cycle 1 bytes: {b2 / b1:.4f}  (target <= 0.05; cycle 2 extracted {r2['new_articles']}, "
+          "target 0)")
+    print(f"newsmon cycle 1 pages/s / plain Scrapy pages/s: {newsmon_rate / plain_rate:.2f}  (target >= 0.7)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
