@@ -26,4 +26,5 @@ class ArticleItem:
     outlet: str | None = None
     text: str = ""
     content_hash: str | None = None
+    minhash: bytes | None = None  # near-duplicate signature (monitor.dedup.signatures)
     captions: tuple[str, ...] = field(default_factory=tuple)

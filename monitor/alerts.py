@@ -34,12 +34,13 @@ class DeliverySummary:
     errors: list[str] = field(default_factory=list)
 
 
-def message_for(alert: Alert) -> AlertMessage:
+def message_for(session: Session, alert: Alert) -> AlertMessage:
     article = alert.article
+    also_in = repo.story_outlets(session, article.story_id, except_source=article.source) if article.story_id else []
     return AlertMessage(
         alert_id=alert.id, rule=alert.rule, title=article.title or "(untitled)", url=article.url,
         source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
-        language=article.language,
+        language=article.language, also_in=tuple(also_in),
     )
 
 
@@ -85,7 +86,7 @@ class Outbox:
             alert = repo.claim_alert(session, alert_id, repo.utcnow())
             if alert is None:
                 return  # another pass has it
-            message = message_for(alert)
+            message = message_for(session, alert)
             channel_name = alert.channel
         error: DeliveryError | None = None
         try:

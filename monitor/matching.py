@@ -1,5 +1,8 @@
 """Match newly stored articles against the rules and queue alerts in the outbox.
 
+One alert per story and rule: when another outlet's copy of an already
+alerted story arrives, it shows up in the alert as "also in", not as a new alert.
+
 Idempotent: an article is marked matched in the same transaction that queues
 its alerts, and the outbox's unique (rule, article, channel) key makes a rerun
 after a crash queue nothing twice.
@@ -22,6 +25,7 @@ from monitor.store.session import session_scope
 class MatchSummary:
     articles: int = 0
     queued: int = 0
+    same_story: int = 0  # matches not alerted because the story already was
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -61,6 +65,9 @@ def match_new_articles(config: NewsmonConfig, sessions: sessionmaker[Session], b
             for article in articles:
                 summary.articles += 1
                 for rule_name in matcher.matching_rules(article):
+                    if repo.story_alerted(session, article.story_id, rule_name, article.id):
+                        summary.same_story += 1  # one alert per story: later outlets ride along as "also in"
+                        continue
                     text = matcher.snippet(rule_name, article)
                     for channel in matcher.rules[rule_name].channels:
                         if repo.enqueue_alert(session, rule=rule_name, article_id=article.id,

@@ -1,4 +1,6 @@
-"""Step 3: drop exact duplicates: the same text already archived under another URL."""
+"""Step 3: drop exact duplicates: the same text already archived from this source
+under another URL. The same text from another outlet is kept: it joins the
+story (step 4), so the archive knows every outlet that carried it."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class DedupPipeline:
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         item.content_hash = content_hash(item.text)
         with session_scope(self.context.sessions) as session:
-            existing = repo.find_duplicate(session, item.canonical_url, item.content_hash)
+            existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
             if existing is not None:
                 spider.runlog.count("duplicates")
                 raise DropItem(f"duplicate of {existing.canonical_url}: {item.url}")

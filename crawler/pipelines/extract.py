@@ -12,13 +12,20 @@ from scrapy.exceptions import DropItem
 
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
-from monitor.extract import extract_article
+from monitor.dedup.signatures import minhash
+from monitor.extract import ExtractedArticle, extract_article
 from monitor.extract.boilerplate import MIN_ARTICLES
 from monitor.store import repo
 from monitor.store.session import session_scope
 
 
 RELOAD_EVERY = 25
+
+
+def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None]:  # noqa: ANN003
+    """Runs in an extraction worker: the text and its near-duplicate signature, both CPU-bound."""
+    result = extract_article(body, **kwargs)
+    return result, (minhash(result.text) if result.text else None)
 
 
 def parse_published(value: str | None) -> datetime | None:
@@ -54,11 +61,11 @@ class ExtractPipeline:
         self._since_reload += 1
         if self._since_reload >= RELOAD_EVERY:
             self._reload(spider)
-        job = partial(extract_article, item.body, url=item.url, content_type=item.content_type,
+        job = partial(extract_and_sign, item.body, url=item.url, content_type=item.content_type,
                       hints=spider.source.hints, boilerplate=self.boilerplate)
         pool = self.context.extraction_pool()
         try:
-            result = await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
+            result, item.minhash = await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
         except BrokenProcessPool as exc:  # a worker died (out of memory?): this page only
             spider.runlog.error(spider, "extract", item.url, f"extraction worker died: {exc}")
             raise DropItem(f"extraction failed: {item.url}") from exc

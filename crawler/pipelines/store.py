@@ -32,8 +32,8 @@ class StorePipeline:
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         try:
             with session_scope(self.context.sessions) as session:
-                stored = repo.add_article(
-                    session, url=item.url, canonical_url=item.canonical_url, source=item.source,
+                stored, _story = repo.store_article(
+                    session, item.minhash, url=item.url, canonical_url=item.canonical_url, source=item.source,
                     title=item.title, author=item.author, published_at=item.published_at,
                     language=item.language, outlet=item.outlet, text=item.text,
                     content_hash=item.content_hash, fetched_at=repo.utcnow(),

@@ -22,6 +22,7 @@ from monitor.config import ExtractHints
 from monitor.dedup.hashing import normalize_text
 from monitor.extract import chrome
 from monitor.extract.encoding import decode_html
+from monitor.extract.hints import apply_hints, hinted_date
 from monitor.extract.limits import MAX_BYTES, looks_binary, looks_truncated, too_deep
 from monitor.extract.metadata import detect_language, page_author, page_date, page_title
 
@@ -91,13 +92,13 @@ MIN_CJK_CHARS = 40
 def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boilerplate: frozenset[str],
              truncated: bool) -> ExtractedArticle:
     tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=_PARSER)
-    hinted_date = _hinted_date(tree, hints)
+    hinted = hinted_date(tree, hints)
     visible = _visible_metadata(tree)
     title, _site = page_title(tree)
     meta_date, meta_author = page_date(tree), page_author(tree)
     _unwrap_layout_tables(tree)
     captions = _take_captions(tree)
-    _apply_hints(tree, hints)
+    apply_hints(tree, hints, _drop)
     _remove_chrome(tree)
     # Metadata comes from our own cheap DOM reads; trafilatura's metadata pass
     # (htmldate, dateparser) cost more than its text extraction.
@@ -108,7 +109,7 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
         return _empty(why + (" (page truncated at 5 MB)" if truncated else ""), encoding, captions=tuple(captions))
     raw = doc.text if hasattr(doc, "text") else doc.get("text")
     cleaned = clean_text(raw or "", title=title, captions=captions, boilerplate=boilerplate)
-    date = hinted_date or meta_date or cleaned.date or visible.date
+    date = hinted or meta_date or cleaned.date or visible.date
     outlet = cleaned.outlet or visible.outlet
     author = meta_author or cleaned.author
     language = detect_language(cleaned.text)
@@ -120,38 +121,6 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
 
 
 # --- DOM clean-up before trafilatura ------------------------------------------------
-
-
-def _select(tree: lxml.html.HtmlElement, selector: str) -> list:
-    try:
-        return tree.cssselect(selector)
-    except Exception as exc:  # cssselect raises its own SelectorError types
-        log.warning("extraction hint selector %r is invalid: %s", selector, exc)
-        return []
-
-
-def _apply_hints(tree: lxml.html.HtmlElement, hints: ExtractHints) -> None:
-    for selector in hints.drop_selectors:
-        for element in _select(tree, selector):
-            _drop(element)
-    if hints.content_selector:
-        found = _select(tree, hints.content_selector)
-        body = tree.find("body")
-        if found and body is not None:
-            for child in list(body):
-                body.remove(child)
-            for element in found:
-                body.append(element)
-
-
-def _hinted_date(tree: lxml.html.HtmlElement, hints: ExtractHints) -> str | None:
-    text = ""
-    if hints.date_selector:
-        text = " ".join(e.text_content() for e in _select(tree, hints.date_selector))
-    if hints.date_pattern:
-        match = re.search(hints.date_pattern, text or tree.text_content())
-        text = match.group(match.lastindex or 0) if match else ""
-    return chrome.normalize_date(text.strip()) if text else None
 
 
 _BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "ul", "ol", "article", "section")

@@ -1,5 +1,19 @@
 """Page bytes -> text, with the charset found the way browsers do, and the
-lies real Chinese sites tell corrected."""
+lies real Chinese sites tell corrected.
+
+Order: BOM (unambiguous, and what browsers obey) > HTTP header charset >
+<meta charset> > detection (charset-normalizer). Two corrections on top:
+
+* GB2312/GBK (and their aliases) are always decoded as GB18030, their
+  superset: pages declaring GB2312 routinely contain GBK/GB18030 characters
+  (rare surnames, 镕, 喆). Big5 is decoded as Big5-HKSCS for the same reason.
+* A declaration is trusted only if the bytes decode strictly with it; when
+  they do not, the next source is tried and finally detection, instead of
+  producing mojibake. Bytes that are valid UTF-8 with non-ASCII sequences
+  are UTF-8 whatever the page claims: legacy encodings practically never
+  form valid UTF-8 by accident, while "charset=gb2312" templates serving UTF-8
+  are common.
+"""
 
 from __future__ import annotations
 
@@ -10,61 +24,92 @@ from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_DETECT_BYTES = 200_000  # charset-normalizer on a sample: enough to decide, bounded in time
 
-# Pages declare GB2312 or GBK but contain GB18030 characters (a superset of
-# both); declared Big5 pages often use HKSCS extensions.
+# Declared name -> codec actually used (a superset of what the page claims).
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030",
-              "cp936": "gb18030", "big5": "big5hkscs", "iso-8859-1": "cp1252", "latin-1": "cp1252",
-              "ascii": "cp1252", "us-ascii": "cp1252"}
+              "cp936": "gb18030", "hz": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs",
+              "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
+_SUPERSET_BY_CODEC: dict[str, str] = {}
+for _alias, _superset in _SUPERSETS.items():
+    try:
+        _SUPERSET_BY_CODEC[codecs.lookup(_alias).name] = _superset
+    except LookupError:  # pragma: no cover - every CPython has these
+        pass
+_WIDE = ("utf-16", "utf-32")
 
 
-def _canonical(name: str | None) -> str | None:
+def canonical_codec(name: str | None) -> str | None:
+    """A Python codec name for a declared charset, widened to its superset;
+    None when the name is unknown."""
     if not name:
         return None
     try:
         codec = codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:
         return None
-    for alias, superset in _SUPERSETS.items():
-        try:
-            if codecs.lookup(alias).name == codec:
-                return superset
-        except LookupError:  # pragma: no cover
-            continue
-    return codec
+    return _SUPERSET_BY_CODEC.get(codec, codec)
 
 
 def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
-    """HTTP header first, then BOM, then <meta>, as HTML5 says."""
-    found: list[str] = []
+    """Codecs the page declares, strongest first: BOM, HTTP header, <meta>."""
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return [codec]
+    found: list[str] = []
     if content_type:
         match = _HEADER_CHARSET.search(content_type)
-        if match and (codec := _canonical(match.group(1))):
+        if match and (codec := canonical_codec(match.group(1))):
             found.append(codec)
     match = _META_CHARSET.search(body[:4096])
-    if match and (codec := _canonical(match.group(1).decode("ascii", "ignore"))):
-        found.append(codec)
+    if match and (codec := canonical_codec(match.group(1).decode("ascii", "ignore"))):
+        # A <meta> cannot truthfully say UTF-16: the parser read it as ASCII.
+        if not codec.startswith(_WIDE) and codec not in found:
+            found.append(codec)
     return found
 
 
-def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """(text, codec). Declared charsets are tried strictly; if all fail, detect."""
-    for codec in declared_charsets(body, content_type):
-        try:
-            text = body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        return text.lstrip("\ufeff"), codec
+def _strict(body: bytes, codec: str) -> str | None:
+    """Decode strictly, tolerating only a character cut off at the very end
+    (bodies are truncated at a size limit)."""
     try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(body[:200_000]).best()
+        decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+        return decoder.decode(body, final=False)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _is_utf8_text(body: bytes) -> str | None:
+    if body.isascii():
+        return None
+    return _strict(body, "utf-8")
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """(text, codec actually used). Never raises."""
+    declared = declared_charsets(body, content_type)
+    bom = any(body.startswith(mark) for mark, _codec in _BOMS)
+    if bom:
+        text = _strict(body, declared[0])
+        if text is not None:
+            return text.lstrip("\ufeff"), declared[0]
+    if (text := _is_utf8_text(body)) is not None:
+        return text, "utf-8"
+    for codec in declared:
+        if codec == "utf-8" or codec.startswith(_WIDE):
+            continue  # already known not to fit
+        text = _strict(body, codec)
+        if text is not None:
+            return text, codec
+    if body.isascii():
+        return body.decode("ascii"), (declared[0] if declared else "utf-8")
+    best = from_bytes(body[:_DETECT_BYTES]).best()
     if best is not None and best.encoding:
-        codec = _canonical(best.encoding) or best.encoding
+        codec = canonical_codec(best.encoding) or "utf-8"
+        text = _strict(body, codec)
+        if text is not None:
+            return text, codec
         return body.decode(codec, errors="replace"), codec
     return body.decode("utf-8", errors="replace"), "utf-8"

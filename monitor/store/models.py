@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
+    LargeBinary,
+    SmallInteger,
     ForeignKey,
     Index,
     Integer,
@@ -122,10 +125,49 @@ class Article(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # Set once rules have been matched against this article; NULL = not yet.
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Near-duplicate grouping: the story this article belongs to, and its MinHash signature.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     alerts: Mapped[list[Alert]] = relationship(back_populates="article")
 
     __table_args__ = (Index("ix_articles_unmatched", "matched_at", "id"),)
+
+
+class Story(Base):
+    """One story, however many outlets carry it: near-duplicate articles share a story."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_article_id: Mapped[int | None] = mapped_column(Integer)  # no FK: articles point here
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    article_count: Mapped[int] = mapped_column(Integer, default=1)
+    outlet_count: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str | None] = mapped_column(Text)
+
+
+class ArticleBand(Base):
+    """LSH band keys of each article's MinHash: candidates are rows sharing (band, key)."""
+
+    __tablename__ = "article_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class StoryLock(Base):
+    """One row, updated at the start of every story assignment: it serializes
+    assignments across processes and machines (a row lock on PostgreSQL, the
+    write lock on SQLite), so two crawls storing one story at once make one story."""
+
+    __tablename__ = "story_lock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Alert(Base):

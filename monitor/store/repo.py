@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from monitor.store.models import (
     Alert,
     Article,
+    ArticleBand,
     BoilerplateLine,
     CrawlRun,
     FetchError,
     HttpValidator,
     SeenUrl,
     SourceState,
+    Story,
+    StoryLock,
 )
 
 
@@ -51,11 +54,12 @@ def article_by_canonical_url(session: Session, canonical_url: str) -> Article | 
     return session.scalar(select(Article).where(Article.canonical_url == canonical_url))
 
 
-def find_duplicate(session: Session, canonical_url: str, content_hash: str) -> Article | None:
-    """An archived article with the same canonical URL or the same text."""
+def find_duplicate(session: Session, canonical_url: str, content_hash: str, source: str) -> Article | None:
+    """An archived article with the same canonical URL, or the same text from the same source."""
     return session.scalar(
         select(Article)
-        .where(or_(Article.canonical_url == canonical_url, Article.content_hash == content_hash))
+        .where(or_(Article.canonical_url == canonical_url,
+                   and_(Article.content_hash == content_hash, Article.source == source)))
         .limit(1)
     )
 
@@ -366,3 +370,89 @@ def mark_throttled(session: Session, source: str, until: datetime) -> None:
 def throttled_until(session: Session, source: str) -> datetime | None:
     state = session.get(SourceState, source)
     return state.throttled_until if state else None
+
+
+# --- stories -----------------------------------------------------------------------
+
+
+def lock_story_assignment(session: Session) -> None:
+    """Serialize story assignment (see StoryLock): call first in the transaction."""
+    session.execute(update(StoryLock).where(StoryLock.id == 1).values(version=StoryLock.version + 1))
+
+
+def story_candidates(session: Session, keys: list[tuple[int, int]], exclude: int | None = None,
+                     limit: int = 200) -> list[tuple[int, int | None, bytes | None]]:
+    """Articles sharing at least one LSH band key: one indexed lookup per band."""
+    if not keys:
+        return []
+    from sqlalchemy import and_
+
+    condition = or_(*(and_(ArticleBand.band == band, ArticleBand.key == key) for band, key in keys))
+    ids = select(ArticleBand.article_id).where(condition).distinct().limit(limit)
+    stmt = select(Article.id, Article.story_id, Article.minhash).where(Article.id.in_(ids.scalar_subquery()))
+    if exclude is not None:
+        stmt = stmt.where(Article.id != exclude)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def add_bands(session: Session, article_id: int, keys: list[tuple[int, int]]) -> None:
+    if keys:
+        session.execute(ArticleBand.__table__.insert(), [
+            {"band": band, "key": key, "article_id": article_id} for band, key in set(keys)])
+
+
+def join_story(session: Session, article_id: int, story_id: int, source: str, when: datetime) -> None:
+    story = session.get(Story, story_id)
+    already_there = session.scalar(select(func.count()).select_from(Article).where(
+        Article.story_id == story_id, Article.source == source))
+    session.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
+    story.article_count += 1
+    story.last_seen_at = when
+    if not already_there:
+        story.outlet_count += 1
+
+
+def new_story(session: Session, article_id: int, title: str | None, when: datetime) -> int:
+    story = Story(first_article_id=article_id, first_seen_at=when, last_seen_at=when, article_count=1,
+                  outlet_count=1, title=title)
+    session.add(story)
+    session.flush()
+    session.execute(update(Article).where(Article.id == article_id).values(story_id=story.id))
+    return story.id
+
+
+def story_outlets(session: Session, story_id: int, except_source: str | None = None) -> list[str]:
+    stmt = select(Article.source).where(Article.story_id == story_id).group_by(Article.source) \
+        .order_by(func.min(Article.fetched_at))
+    return [s for s in session.scalars(stmt) if s != except_source]
+
+
+def story_alerted(session: Session, story_id: int | None, rule: str, article_id: int) -> bool:
+    """Whether another article of this story already queued an alert for this rule."""
+    if story_id is None:
+        return False
+    return session.scalar(select(func.count()).select_from(Alert).join(Article, Alert.article_id == Article.id)
+                          .where(Article.story_id == story_id, Alert.rule == rule,
+                                 Alert.article_id != article_id)) > 0
+
+
+def store_article(session: Session, signature: bytes | None, **fields: object) -> tuple[int | None, int | None]:
+    """Insert an article and put it in a story, atomically: (article id, story id),
+    or (None, None) when the URL was stored by someone else first."""
+    from monitor.dedup.signatures import band_keys
+    from monitor.dedup.stories import best_story
+
+    lock_story_assignment(session)
+    article_id = add_article(session, minhash=signature, **fields)
+    if article_id is None:
+        return None, None
+    when = fields["fetched_at"]
+    keys = band_keys(signature) if signature else []
+    story_id, _score = best_story(signature, story_candidates(session, keys, exclude=article_id)) \
+        if signature else (None, 0.0)
+    if story_id is None:
+        story_id = new_story(session, article_id, fields.get("title"), when)  # type: ignore[arg-type]
+    else:
+        join_story(session, article_id, story_id, fields["source"], when)  # type: ignore[arg-type]
+    add_bands(session, article_id, keys)
+    return article_id, story_id

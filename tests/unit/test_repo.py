@@ -38,8 +38,9 @@ def test_article_unique_by_canonical_url(sessions):
         assert _article(s, 1) is None  # same canonical URL: refused, transaction still usable
         assert _article(s, 2) is not None
     with session_scope(sessions) as s:
-        assert repo.find_duplicate(s, "http://other", "h2").canonical_url == "http://x/2"
-        assert repo.find_duplicate(s, "http://other", "nope") is None
+        assert repo.find_duplicate(s, "http://other", "h2", "s").canonical_url == "http://x/2"
+        assert repo.find_duplicate(s, "http://other", "h2", "another outlet") is None
+        assert repo.find_duplicate(s, "http://other", "nope", "s") is None
 
 
 def test_datetimes_come_back_aware_utc(sessions):
