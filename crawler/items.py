@@ -14,6 +14,7 @@ class ArticleItem:
     body: bytes
     content_type: str | None = None
     requested_url: str | None = None  # differs from url after a redirect
+    declared_canonical: str | None = None  # the page's rel=canonical / og:url
     feed_title: str | None = None
     feed_author: str | None = None
     feed_published: datetime | None = None

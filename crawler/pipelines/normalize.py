@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
@@ -10,6 +12,15 @@ from crawler.items import ArticleItem
 from monitor.dedup import canonical_url
 from monitor.store import repo
 from monitor.store.session import session_scope
+
+
+def choose_canonical(url: str, declared: str | None) -> str:
+    """The page's declared canonical URL when it is on the same site; a canonical
+    pointing at another site (syndication) makes it a copy, which story grouping
+    handles, not the same article."""
+    if declared and urlsplit(declared).hostname == urlsplit(url).hostname:
+        return canonical_url(declared)
+    return canonical_url(url)
 
 
 class NormalizePipeline:
@@ -21,10 +32,10 @@ class NormalizePipeline:
         return cls(get_context(cls.__name__))
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
-        item.canonical_url = canonical_url(item.url)
-        if item.url == item.requested_url:
+        item.canonical_url = choose_canonical(item.url, item.declared_canonical)
+        if item.canonical_url == canonical_url(item.requested_url or item.url):
             return item  # the spider checked this URL before fetching it
-        # Redirected: the final URL may be one the archive already has.
+        # Redirected, or the page names another URL as its own: the archive may have that one.
         with session_scope(self.context.sessions) as session:
             if repo.article_by_canonical_url(session, item.canonical_url) is not None:
                 spider.runlog.count("duplicates")

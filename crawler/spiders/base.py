@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import scrapy
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.context import get_context
@@ -107,6 +107,7 @@ class SourceSpider(scrapy.Spider):
         yield ArticleItem(
             source=self.source.name, url=response.url, body=response.body, content_type=content_type,
             requested_url=response.meta.get("redirect_urls", [response.url])[0],
+            declared_canonical=declared_canonical(response),
             feed_title=entry.get("title"), feed_author=entry.get("author"),
             feed_published=entry.get("published"),
         )
@@ -129,6 +130,18 @@ class SourceSpider(scrapy.Spider):
         """Not an article, and retrying next cycle will not change that: skip it until it expires."""
         with session_scope(self.context.sessions) as session:
             repo.remember_url(session, self.source.name, canonical_url(url), outcome, repo.utcnow())
+
+
+def declared_canonical(response: Response) -> str | None:
+    """The page's own rel=canonical or og:url, resolved against the page URL."""
+    if not isinstance(response, TextResponse):
+        return None
+    try:
+        href = response.xpath("//link[@rel='canonical']/@href").get() or \
+            response.xpath("//meta[@property='og:url']/@content").get()
+    except ValueError:  # a body Scrapy cannot parse as HTML
+        return None
+    return response.urljoin(href.strip()) if href and href.strip() else None
 
 
 def describe_failure(failure: Failure) -> str:

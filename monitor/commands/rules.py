@@ -10,7 +10,7 @@ from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.matching import RuleMatcher, document_for
 from monitor.output import table
-from monitor.rules import compile_query, snippet
+from monitor.rules import snippet
 from monitor.store import repo
 
 
@@ -60,21 +60,16 @@ def cmd_rules_test(config: NewsmonConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_search(config: NewsmonConfig, args: argparse.Namespace) -> int:
-    compiled = compile_query(args.query)
+    from monitor.store.search import search
+
     _engine, sessions = open_archive(config)
     shown = 0
     with sessions() as session:
-        stmt = repo.articles_since(session, parse_since(args.since))
-        for article in session.scalars(stmt.execution_options(yield_per=200)):
-            doc = document_for(article)
-            if not compiled.matches(doc):
-                continue
+        for article, compiled in search(session, args.query, since=parse_since(args.since), limit=args.limit):
             shown += 1
             date = article.published_at or article.fetched_at
             print(f"#{article.id}  {date:%Y-%m-%d}  [{article.source}]  {article.title}")
             print(f"    {article.url}")
-            print(f"    {snippet(doc, compiled)}")
-            if shown >= args.limit:
-                break
+            print(f"    {snippet(document_for(article), compiled)}")
     print(f"\n{shown} match(es)" + (" (limit reached)" if shown >= args.limit else ""))
     return 0
