@@ -28,4 +28,5 @@ class ArticleItem:
     text: str = ""
     content_hash: str | None = None
     minhash: bytes | None = None  # near-duplicate signature (monitor.dedup.signatures)
+    revision_of: int | None = None  # an archived article this page is a new version of
     captions: tuple[str, ...] = field(default_factory=tuple)

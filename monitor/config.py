@@ -151,6 +151,7 @@ class SourceConfig(_Strict):
     max_articles: int | None = Field(None, ge=1)  # article pages fetched per cycle
     max_age: Duration | None = None  # skip feed/sitemap entries older than this
     max_sitemaps: int = Field(20, ge=1)  # child sitemaps followed from an index per cycle
+    revisit: Duration | None = None  # refetch archived articles still listed after this long (None: never)
     hints: ExtractHints = Field(default_factory=ExtractHints)
 
     @field_validator("start_urls")
@@ -178,6 +179,12 @@ class RuleConfig(_Strict):
     channels: list[str] = Field(min_length=1)
     sources: list[str] = Field(default_factory=list)  # empty: all sources
     enabled: bool = True
+    alert_on_update: bool = False  # alert again when a matched article's text changes (a revision)
+
+
+class RetentionConfig(_Strict):
+    # Empty the text of articles older than this; URLs, hashes and signatures stay, so dedup still works.
+    article_text: Duration | None = None
 
 
 class NewsmonConfig(_Strict):
@@ -188,6 +195,7 @@ class NewsmonConfig(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     rules: dict[str, RuleConfig] = Field(default_factory=dict)

@@ -64,14 +64,18 @@ def match_new_articles(config: NewsmonConfig, sessions: sessionmaker[Session], b
             now = repo.utcnow()
             for article in articles:
                 summary.articles += 1
+                revision = article.revision_count or 0
                 for rule_name in matcher.matching_rules(article):
-                    if repo.story_alerted(session, article.story_id, rule_name, article.id):
+                    if revision and not matcher.rules[rule_name].alert_on_update:
+                        continue  # a changed text alerts only rules that ask for it
+                    if not revision and repo.story_alerted(session, article.story_id, rule_name, article.id):
                         summary.same_story += 1  # one alert per story: later outlets ride along as "also in"
                         continue
                     text = matcher.snippet(rule_name, article)
                     for channel in matcher.rules[rule_name].channels:
                         if repo.enqueue_alert(session, rule=rule_name, article_id=article.id,
-                                              channel=channel, snippet=text, when=now):
+                                              channel=channel, snippet=text, when=now,
+                                              revision=revision if matcher.rules[rule_name].alert_on_update else 0):
                             summary.queued += 1
                             summary.by_rule[rule_name] = summary.by_rule.get(rule_name, 0) + 1
             repo.mark_matched(session, (a.id for a in articles), now)

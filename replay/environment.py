@@ -21,10 +21,10 @@ WEBHOOK_SECRET = "demo-secret"
 class ReplayEnvironment:
     """Starts the three local servers; `env` makes config/demo use them."""
 
-    def __init__(self, database_url: str, config_dir: Path = DEMO_CONFIG):
+    def __init__(self, database_url: str, config_dir: Path = DEMO_CONFIG, site_root: Path | None = None):
         self.database_url = database_url
         self.config_dir = config_dir
-        self.site = ReplayServer()
+        self.site = ReplayServer(root=site_root) if site_root else ReplayServer()
         self.smtp = SmtpSink()
         self.webhook = WebhookReceiver()
 

@@ -26,7 +26,9 @@ class ConditionalRequestMiddleware:
         return cls(get_context(cls.__name__))
 
     def process_request(self, request: Request, spider: Spider) -> None:
-        if not request.meta.get(META_KEY):
+        # A source with a revisit policy must see its whole listing each cycle: pages can change
+        # without the listing changing.
+        if not request.meta.get(META_KEY) or spider.source.revisit:
             return None
         with session_scope(self.context.sessions) as session:
             saved = repo.validators_for(session, spider.source.name, request.url)

@@ -25,6 +25,14 @@ class DedupPipeline:
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         item.content_hash = content_hash(item.text)
         with session_scope(self.context.sessions) as session:
+            same_url = repo.article_by_canonical_url(session, item.canonical_url)
+            if same_url is not None and spider.source.revisit:  # a revisit: unchanged, or a new revision
+                if same_url.content_hash == item.content_hash:
+                    repo.touch_checked(session, same_url.id, repo.utcnow())
+                    spider.runlog.count("unchanged_articles")
+                    raise DropItem(f"unchanged: {item.canonical_url}")
+                item.revision_of = same_url.id
+                return item
             existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
             if existing is not None:
                 spider.runlog.count("duplicates")

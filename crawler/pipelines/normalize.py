@@ -37,7 +37,7 @@ class NormalizePipeline:
             return item  # the spider checked this URL before fetching it
         # Redirected, or the page names another URL as its own: the archive may have that one.
         with session_scope(self.context.sessions) as session:
-            if repo.article_by_canonical_url(session, item.canonical_url) is not None:
+            if repo.article_by_canonical_url(session, item.canonical_url) is not None and not spider.source.revisit:
                 spider.runlog.count("duplicates")
                 raise DropItem(f"already archived: {item.canonical_url}")
         return item

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
 from monitor.extract.boilerplate import template_candidates
+from crawler.progress import say
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -30,6 +31,15 @@ class StorePipeline:
         return cls(get_context(cls.__name__))
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+        if item.revision_of is not None:
+            with session_scope(self.context.sessions) as session:
+                number = repo.record_revision(session, item.revision_of, title=item.title, text=item.text,
+                                              content_hash=item.content_hash, minhash=item.minhash,
+                                              when=repo.utcnow())
+            spider.runlog.count("revisions")
+            if self.context.progress:
+                say(spider.source.name, f"~ revision {number}: {item.title or item.url}")
+            return item
         try:
             with session_scope(self.context.sessions) as session:
                 stored, _story = repo.store_article(

@@ -50,8 +50,10 @@ class SourceSpider(scrapy.Spider):
     def known(self, urls: list[str]) -> set[str]:
         """Those of `urls` archived, or fetched recently without becoming an article (one query)."""
         keys = {url: canonical_url(url) for url in urls}
+        revisit = self.source.revisit
+        before = datetime.now(timezone.utc) - timedelta(seconds=revisit) if revisit else None
         with session_scope(self.context.sessions) as session:
-            found = repo.known_canonical_urls(session, set(keys.values()))
+            found = repo.known_canonical_urls(session, set(keys.values()), revisit_before=before)
         return {url for url, key in keys.items() if key in found}
 
     def too_old(self, published: datetime | None) -> bool:

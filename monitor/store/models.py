@@ -128,10 +128,26 @@ class Article(Base):
     # Near-duplicate grouping: the story this article belongs to, and its MinHash signature.
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Revisits (the source's `revisit` policy): when the page was last compared, and how often it changed.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     alerts: Mapped[list[Alert]] = relationship(back_populates="article")
 
     __table_args__ = (Index("ix_articles_unmatched", "matched_at", "id"),)
+
+
+class ArticleRevision(Base):
+    """An earlier text of an article whose page changed: what it said until `fetched_at`."""
+
+    __tablename__ = "article_revisions"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Story(Base):
@@ -184,12 +200,14 @@ class Alert(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     snippet: Mapped[str | None] = mapped_column(Text)
+    # 0 for the article as first stored; n for its n-th changed text (rules with alert_on_update).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     article: Mapped[Article] = relationship(back_populates="alerts")
 
-    __table_args__ = (UniqueConstraint("rule", "article_id", "channel"),)
+    __table_args__ = (UniqueConstraint("rule", "article_id", "channel", "revision"),)
 
 
 class BoilerplateLine(Base):

@@ -15,6 +15,7 @@ from monitor.store.models import (
     Alert,
     Article,
     ArticleBand,
+    ArticleRevision,
     BoilerplateLine,
     CrawlRun,
     FetchError,
@@ -207,11 +208,11 @@ def recent_errors(session: Session, source: str, limit: int = 5) -> Sequence[Fet
 
 
 def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
-                  snippet: str | None, when: datetime | None = None) -> bool:
+                  snippet: str | None, when: datetime | None = None, revision: int = 0) -> bool:
     """One outbox row per (rule, article, channel); False if it already exists."""
     when = when or utcnow()
     row = _insert_ignoring_conflicts(session, Alert.__table__, dict(
-        rule=rule, article_id=article_id, channel=channel, status="pending", attempts=0,
+        rule=rule, article_id=article_id, channel=channel, status="pending", attempts=0, revision=revision,
         next_attempt_at=when, snippet=snippet, created_at=when,
     ))
     return row is not None
@@ -344,15 +345,40 @@ def remember_url(session: Session, source: str, canonical_url: str, outcome: str
         row.outcome, row.last_seen = outcome[:200], when
 
 
-def known_canonical_urls(session: Session, canonical_urls: set[str], chunk: int = 500) -> set[str]:
-    """Which of these are archived articles or remembered non-articles."""
+def known_canonical_urls(session: Session, canonical_urls: set[str], chunk: int = 500,
+                         revisit_before: datetime | None = None) -> set[str]:
+    """Which of these are archived articles or remembered non-articles; with
+    `revisit_before`, articles last checked before then are not counted as known."""
     found: set[str] = set()
     urls = list(canonical_urls)
     for i in range(0, len(urls), chunk):
         part = urls[i:i + chunk]
-        found.update(session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(part))))
+        stmt = select(Article.canonical_url).where(Article.canonical_url.in_(part))
+        if revisit_before is not None:
+            stmt = stmt.where(func.coalesce(Article.checked_at, Article.fetched_at) >= revisit_before)
+        found.update(session.scalars(stmt))
         found.update(session.scalars(select(SeenUrl.canonical_url).where(SeenUrl.canonical_url.in_(part))))
     return found
+
+
+def touch_checked(session: Session, article_id: int, when: datetime) -> None:
+    session.execute(update(Article).where(Article.id == article_id).values(checked_at=when))
+
+
+def record_revision(session: Session, article_id: int, *, title: str | None, text: str, content_hash: str,
+                    minhash: bytes | None, when: datetime) -> int:
+    """Keep the article's current text as a revision and replace it with the new one; its
+    rules run again (matched_at cleared). Returns the new revision number."""
+    article = session.get(Article, article_id)
+    number = (article.revision_count or 0) + 1
+    session.add(ArticleRevision(article_id=article_id, revision=number, title=article.title, text=article.text,
+                                content_hash=article.content_hash, fetched_at=article.checked_at or article.fetched_at))
+    article.title, article.text, article.content_hash = title or article.title, text, content_hash
+    article.minhash = minhash or article.minhash
+    article.revision_count = number
+    article.checked_at = when
+    article.matched_at = None
+    return number
 
 
 def forget_seen_urls(session: Session, older_than: datetime) -> int:
