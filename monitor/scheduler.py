@@ -34,6 +34,8 @@ log = logging.getLogger("newsmon.daemon")
 
 CRAWL_JOB_PREFIX = "crawl:"
 DELIVERY_JOB_ID = "deliver"
+RETENTION_JOB_ID = "retention"
+RETENTION_EVERY = 6 * 3600
 
 # Jobs in a SQL job store are stored by reference ("module:function" + args),
 # so they reach the running daemon through this module attribute.
@@ -48,6 +50,11 @@ def crawl_job(source: str) -> None:
 def delivery_job() -> None:
     if _daemon is not None:
         _daemon.deliver()
+
+
+def retention_job() -> None:
+    if _daemon is not None:
+        _daemon.apply_retention()
 
 
 class Daemon:
@@ -104,6 +111,18 @@ class Daemon:
         finally:
             self._deliver_lock.release()
 
+    def apply_retention(self) -> None:
+        keep = self.config.retention.article_text
+        if keep is None or self.stopping.is_set():
+            return
+        try:
+            with session_scope(self.sessions) as session:
+                emptied = repo.prune_article_text(session, repo.utcnow() - timedelta(seconds=keep))
+            if emptied:
+                self.echo(f"retention: emptied the text of {emptied} articles older than {keep / 86400:g} days")
+        except Exception:
+            log.exception("retention pass failed")
+
     # --- lifecycle ------------------------------------------------------------
 
     def _schedule(self) -> None:
@@ -122,6 +141,10 @@ class Daemon:
                                        replace_existing=True, next_run_time=first,
                                        jitter=self.config.schedule.jitter)
         wanted.add(DELIVERY_JOB_ID)
+        if self.config.retention.article_text is not None:
+            wanted.add(RETENTION_JOB_ID)
+            self.scheduler.add_job(retention_job, IntervalTrigger(seconds=RETENTION_EVERY, timezone="UTC"),
+                                   id=RETENTION_JOB_ID, name="retention", replace_existing=True, next_run_time=now)
         self.scheduler.add_job(delivery_job, IntervalTrigger(seconds=self.config.schedule.delivery_interval,
                                                              timezone="UTC"),
                                id=DELIVERY_JOB_ID, name="deliver alerts", replace_existing=True, next_run_time=now)

@@ -21,6 +21,13 @@ def _age(when: datetime | None, now: datetime) -> str:
     return f"{max(seconds, 0)}s ago"
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> list[str]:
     """What needs a person's attention; empty when the source is healthy."""
     found = []
@@ -48,6 +55,7 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
     with sessions() as session:
         statuses = repo.source_statuses(session, config.sources)
         counts = repo.alert_counts(session)
+        size = repo.archive_size(session)
     rows = []
     problems: list[str] = []
     for s in statuses:
@@ -62,6 +70,10 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
     print(table(["source", "last success", "last new article", "articles", "failing", "pending alerts",
                  "dead alerts", "last error"], rows, max_width=70))
     print("\nalerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "sent", "dead")))
+    on_disk = f"{size.bytes / 1_048_576:.1f} MB, " if size.bytes is not None else ""
+    print(f"archive: {on_disk}{size.articles} articles in {size.stories} stories, "
+          f"{size.articles_with_text} with text (retention: "
+          f"{_duration(config.retention.article_text) if config.retention.article_text else 'keep forever'})")
     if problems:
         print("\nneeds attention:")
         for p in problems:

@@ -482,3 +482,42 @@ def store_article(session: Session, signature: bytes | None, **fields: object) -
         join_story(session, article_id, story_id, fields["source"], when)  # type: ignore[arg-type]
     add_bands(session, article_id, keys)
     return article_id, story_id
+
+
+# --- retention and size ------------------------------------------------------------
+
+
+def prune_article_text(session: Session, older_than: datetime) -> int:
+    """Empty the text of articles stored before `older_than` (and drop their old revisions).
+    URLs, hashes, signatures and stories stay, so duplicates are still recognised."""
+    from sqlalchemy import delete
+
+    session.execute(delete(ArticleRevision).where(ArticleRevision.fetched_at < older_than))
+    return session.execute(update(Article).where(Article.fetched_at < older_than, Article.text != "")
+                           .values(text="")).rowcount
+
+
+@dataclass(frozen=True)
+class ArchiveSize:
+    bytes: int | None
+    articles: int
+    stories: int
+    articles_with_text: int
+
+
+def archive_size(session: Session) -> ArchiveSize:
+    import os
+
+    bind = session.get_bind()
+    size: int | None = None
+    if bind.dialect.name == "sqlite" and bind.url.database:
+        size = sum(os.path.getsize(bind.url.database + suffix) for suffix in ("", "-wal")
+                   if os.path.exists(bind.url.database + suffix))
+    elif bind.dialect.name == "postgresql":
+        size = session.scalar(select(func.pg_database_size(func.current_database())))
+    return ArchiveSize(
+        bytes=size,
+        articles=session.scalar(select(func.count()).select_from(Article)),
+        stories=session.scalar(select(func.count()).select_from(Story)),
+        articles_with_text=session.scalar(select(func.count()).select_from(Article).where(Article.text != "")),
+    )

@@ -134,3 +134,28 @@ def test_boilerplate_learned_after_enough_articles(sessions):
         template)) + "</article></body></html>").encode()
     assert template in extract_article(page).text
     assert template not in extract_article(page, boilerplate=learned).text
+
+
+def test_retention_keeps_what_dedup_needs(sessions):
+    from monitor.dedup.signatures import minhash
+
+    old = repo.utcnow() - timedelta(days=400)
+    with session_scope(sessions) as s:
+        repo.store_article(s, minhash("an old story about ports " * 20), url="http://x/old", canonical_url="http://x/old",
+                           source="s", title="old", text="an old story about ports " * 20, content_hash="h-old",
+                           fetched_at=old)
+        repo.store_article(s, minhash("a new story about rail " * 20), url="http://x/new", canonical_url="http://x/new",
+                           source="s", title="new", text="a new story about rail " * 20, content_hash="h-new",
+                           fetched_at=repo.utcnow())
+    with session_scope(sessions) as s:
+        assert repo.prune_article_text(s, repo.utcnow() - timedelta(days=365)) == 1
+    with session_scope(sessions) as s:
+        kept = repo.article_by_canonical_url(s, "http://x/old")
+        assert kept.text == "" and kept.content_hash == "h-old" and kept.minhash and kept.story_id
+        assert repo.article_by_canonical_url(s, "http://x/new").text
+        size = repo.archive_size(s)
+        assert (size.articles, size.stories, size.articles_with_text) == (2, 2, 1) and size.bytes > 0
+        # Dedup still finds the old story from its signature.
+        from monitor.dedup.signatures import band_keys
+        candidates = repo.story_candidates(s, band_keys(minhash("an old story about ports " * 20)))
+        assert [c[0] for c in candidates] == [kept.id]
