@@ -1,45 +1,56 @@
 """Local receivers for alerts, used by the demo and the tests: a real SMTP
-server (aiosmtpd) and a real HTTP webhook receiver, both on 127.0.0.1.
+server (aiosmtpd) and a real HTTP webhook receiver, both on 127.0.0.1, each
+on a port the system picks unless one is given.
+
+    with SmtpSink() as smtp:                       # smtp.port
+        ...
+        (mail,) = smtp.wait_for(1)                 # mail["Subject"], mail.message, mail.rcpt_tos
+
+    with WebhookReceiver() as hook:                # hook.url
+        hook.fail_next(2, status=503)              # the next two POSTs get 503
+        ...
+        (request,) = hook.wait_for(1)              # request.json, request.headers, request.body
+        WebhookReceiver.verify(request, secret)
+
+As a command, printing one line per thing received:
 
     python -m replay.sinks smtp --port 2525
-    python -m replay.sinks webhook --port 8766
+    python -m replay.sinks webhook --port 8766 [--secret KEY]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
+import hmac
 import json
-import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from monitor.channels.webhook import sign
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+T = TypeVar("T")
 
 
-def _wait(items: list, n: int, timeout: float, lock: threading.Lock) -> list:
+def _wait_for(items: list[T], n: int, timeout: float, lock: threading.Lock) -> list[T]:
+    """A copy of `items` once it has n entries, or whatever it has after `timeout`."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         with lock:
-            if len(items) >= n:
+            if len(items) >= n or time.monotonic() >= deadline:
                 return list(items)
-        time.sleep(0.02)
-    with lock:
-        return list(items)
+        time.sleep(0.01)
 
 
 # --- SMTP ----------------------------------------------------------------------
@@ -49,55 +60,100 @@ def _wait(items: list, n: int, timeout: float, lock: threading.Lock) -> list:
 class ReceivedEmail:
     mail_from: str
     rcpt_tos: list[str]
-    message: EmailMessage
+    message: EmailMessage  # parsed with email.policy.default
+    peer: tuple[str, int]  # the client's address: one per SMTP connection
 
     def __getitem__(self, header: str) -> str | None:
         return self.message[header]
 
+    def text(self) -> str:
+        return self.message.get_body(("plain",)).get_content()
 
-class _Handler:
+    def html(self) -> str:
+        return self.message.get_body(("html",)).get_content()
+
+
+class _AnyPortController(Controller):
+    """aiosmtpd's Controller, able to listen on port 0 (a port the system picks)."""
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class _SmtpHandler:
     def __init__(self, sink: SmtpSink):
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802, ANN201
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        with self.sink.lock:
-            self.sink.messages.append(ReceivedEmail(envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        if self.sink.echo:
-            print(f"[smtp] {envelope.mail_from} -> {', '.join(envelope.rcpt_tos)}: {parsed['Subject']}", flush=True)
-        return "250 Message accepted for delivery"
-
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802, ANN201
         if address in self.sink.refuse:
-            return "550 No such user here"
+            return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802, ANN201
+        sink = self.sink
+        if sink.delay:
+            await asyncio.sleep(sink.delay)
+        failure = sink._next_failure()
+        if failure:
+            return failure
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content,
+                                          policy=email.policy.default)
+        received = ReceivedEmail(envelope.mail_from, list(envelope.rcpt_tos), parsed, tuple(session.peer[:2]))
+        with sink.lock:
+            sink.messages.append(received)
+        if sink.echo:
+            print(f"[smtp] {envelope.mail_from} -> {', '.join(envelope.rcpt_tos)}: {parsed['Subject']}", flush=True)
+        return "250 2.0.0 Message accepted for delivery"
+
 
 class SmtpSink:
-    """aiosmtpd on 127.0.0.1; optional STARTTLS (tls_context) and AUTH (credentials)."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives.
 
-    def __init__(self, port: int = 0, *, tls_context: ssl.SSLContext | None = None,
+    tls_context: offer and require STARTTLS with it; with implicit_tls=True,
+        speak TLS from the first byte instead (the client's security: ssl).
+    credentials: (username, password) to require AUTH with; over STARTTLS only
+        after the upgrade, otherwise on the plain connection too.
+    refuse: recipient addresses answered with 550.
+    fail_next(n, reply) / delay: make the next DATA commands fail or be slow.
+    """
+
+    def __init__(self, port: int = 0, *, tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False,
                  credentials: tuple[str, str] | None = None, refuse: tuple[str, ...] = (), echo: bool = False):
-        self.port = port or _free_port()
         self.messages: list[ReceivedEmail] = []
         self.lock = threading.Lock()
         self.refuse = set(refuse)
         self.echo = echo
-        kwargs: dict = {}
-        if tls_context is not None:
-            kwargs.update(tls_context=tls_context, require_starttls=True)
+        self.delay = 0.0  # seconds to wait before answering DATA
+        self._failures: list[str] = []
+        options: dict[str, Any] = {}
+        if tls_context is not None and implicit_tls:
+            options["ssl_context"] = tls_context
+        elif tls_context is not None:
+            options.update(tls_context=tls_context, require_starttls=True)
         if credentials is not None:
-            user, password = credentials
+            # Over STARTTLS, AUTH waits for TLS as real servers do. Without it, and
+            # with implicit TLS (which aiosmtpd does not count), AUTH is allowed as
+            # is; aiosmtpd then warns "Requiring AUTH while not requiring TLS".
+            starttls = tls_context is not None and not implicit_tls
+            options.update(authenticator=_authenticator(*credentials), auth_required=True,
+                           auth_require_tls=starttls)
+        self.controller = _AnyPortController(_SmtpHandler(self), hostname="127.0.0.1", port=port, **options)
 
-            def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
-                ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user \
-                    and auth_data.password.decode() == password
-                return AuthResult(success=ok, handled=False)
+    @property
+    def port(self) -> int:
+        """The listening port (known once started when 0 was asked for)."""
+        return self.controller.port
 
-            kwargs.update(authenticator=authenticate, auth_required=True,
-                          auth_require_tls=tls_context is not None)
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+    def fail_next(self, n: int, reply: str = "451 4.3.0 Try again later") -> None:
+        """Answer the next n DATA commands with `reply` instead of accepting the message."""
+        with self.lock:
+            self._failures = [reply] * n
+
+    def _next_failure(self) -> str | None:
+        with self.lock:
+            return self._failures.pop() if self._failures else None
 
     def start(self) -> SmtpSink:
         self.controller.start()
@@ -113,7 +169,17 @@ class SmtpSink:
         self.stop()
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[ReceivedEmail]:
-        return _wait(self.messages, n, timeout, self.lock)
+        return _wait_for(self.messages, n, timeout, self.lock)
+
+
+def _authenticator(username: str, password: str):  # noqa: ANN202
+    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+        ok = (isinstance(auth_data, LoginPassword)
+              and hmac.compare_digest(auth_data.login, username.encode("utf-8"))
+              and hmac.compare_digest(auth_data.password, password.encode("utf-8")))
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
 
 
 # --- webhook -------------------------------------------------------------------
@@ -122,72 +188,59 @@ class SmtpSink:
 @dataclass
 class ReceivedRequest:
     path: str
-    headers: dict[str, str]
-    body: bytes
+    headers: httpx.Headers  # case-insensitive
+    body: bytes  # raw, as signed
     status: int  # what the receiver answered
-    json: dict | None = field(default=None)
+    json: Any = field(default=None)  # the parsed body, None when it is not JSON
+    peer: tuple[str, int] = ("", 0)  # the client's address: one per connection
 
 
 class WebhookReceiver:
-    """Records POSTs; can be told to fail (`fail_next`) or to be slow (`delay`)."""
+    """A real HTTP server on 127.0.0.1 that records every POST and answers 200,
+    or what `fail_next` asks for; `delay` makes it slow to answer."""
 
-    def __init__(self, port: int = 0, echo: bool = False):
+    def __init__(self, port: int = 0, echo: bool = False, secret: str | None = None):
         self.requests: list[ReceivedRequest] = []
         self.lock = threading.Lock()
         self.echo = echo
-        self.delay = 0.0
-        self._failures_left = 0
-        self._failure_status = 500
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                status = receiver._next_status()
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                try:
-                    parsed = json.loads(body.decode("utf-8"))
-                except ValueError:
-                    parsed = None
-                request = ReceivedRequest(self.path, dict(self.headers.items()), body, status, parsed)
-                with receiver.lock:
-                    receiver.requests.append(request)
-                if receiver.echo and parsed:
-                    print(f"[webhook] {status} rule={parsed.get('rule')} {parsed.get('title')}", flush=True)
-                payload = b'{"ok": true}' if status < 300 else b'{"error": "told to fail"}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.secret = secret  # only for the echo line's "signature ok"
+        self.delay = 0.0  # seconds to wait before answering
+        self._answers: list[tuple[int, dict[str, str]]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/newsmon"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"webhook-receiver-{self.port}", daemon=True)
 
-    def _next_status(self) -> int:
+    def fail_next(self, n: int, status: int = 500, headers: dict[str, str] | None = None) -> None:
+        """Answer the next n POSTs with `status` (and `headers`, e.g. a Location); n=0 cancels."""
         with self.lock:
-            if self._failures_left > 0:
-                self._failures_left -= 1
-                return self._failure_status
-        return 200
+            self._answers = [(status, dict(headers or {}))] * n
 
-    def fail_next(self, n: int, status: int = 500) -> None:
+    def _next_answer(self) -> tuple[int, dict[str, str]]:
         with self.lock:
-            self._failures_left = n
-            self._failure_status = status
+            return self._answers.pop() if self._answers else (200, {})
+
+    def _record(self, request: ReceivedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+        if self.echo:
+            print(self._echo_line(request), flush=True)
+
+    def _echo_line(self, request: ReceivedRequest) -> str:
+        body = request.json if isinstance(request.json, dict) else {}
+        signed = ""
+        if self.secret is not None:
+            signed = "  signature ok" if self.verify(request, self.secret) else "  BAD SIGNATURE"
+        return (f"[webhook] {request.status} delivery={request.headers.get('X-Newsmon-Delivery')} "
+                f"rule={body.get('rule')} source={body.get('source')} {body.get('title')!r}{signed}")
 
     @property
     def delivered(self) -> list[ReceivedRequest]:
+        """The requests answered with 2xx."""
         with self.lock:
-            return [r for r in self.requests if r.status < 300]
+            return [r for r in self.requests if 200 <= r.status < 300]
 
     def start(self) -> WebhookReceiver:
         self._thread.start()
@@ -204,29 +257,70 @@ class WebhookReceiver:
         self.stop()
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[ReceivedRequest]:
-        return _wait(self.requests, n, timeout, self.lock)
+        return _wait_for(self.requests, n, timeout, self.lock)
 
     @staticmethod
-    def verify(request: ReceivedRequest, secret: str) -> bool:
+    def verify(request: ReceivedRequest, secret: str, max_age: float | None = None) -> bool:
+        """Check X-Newsmon-Signature as a receiver should (see monitor.channels.webhook)."""
         timestamp = request.headers.get("X-Newsmon-Timestamp", "")
+        if not timestamp.isdigit():
+            return False
+        if max_age is not None and abs(time.time() - int(timestamp)) > max_age:
+            return False
         expected = sign(secret, timestamp, request.body)
-        return hmac_compare(expected, request.headers.get("X-Newsmon-Signature", ""))
+        return hmac.compare_digest(expected.encode(), request.headers.get("X-Newsmon-Signature", "").encode())
 
 
-def hmac_compare(a: str, b: str) -> bool:
-    import hmac
+def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
 
-    return hmac.compare_digest(a.encode(), b.encode())
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, extra_headers = receiver._next_answer()
+            try:
+                parsed = json.loads(body.decode("utf-8"))
+            except ValueError:
+                parsed = None
+            receiver._record(ReceivedRequest(self.path, httpx.Headers(list(self.headers.items())), body, status,
+                                             parsed, tuple(self.client_address[:2])))
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            answer = b'{"ok":true}' if status < 300 else b'{"error":"told to fail"}'
+            try:
+                self.send_response(status)
+                for name, value in extra_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (timeout tests)
+
+        def log_message(self, *args: object) -> None:
+            pass  # requests are recorded, not logged
+
+    return Handler
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m replay.sinks")
+# --- command line --------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m replay.sinks",
+                                     description="Receive newsmon alerts locally and print one line each.")
     parser.add_argument("kind", choices=("smtp", "webhook"))
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    sink = SmtpSink(args.port, echo=True) if args.kind == "smtp" else WebhookReceiver(args.port, echo=True)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port, printed at start")
+    parser.add_argument("--secret", help="webhook: check each request's signature with this key")
+    args = parser.parse_args(argv)
+    if args.kind == "smtp":
+        sink: SmtpSink | WebhookReceiver = SmtpSink(args.port, echo=True)
+    else:
+        sink = WebhookReceiver(args.port, echo=True, secret=args.secret)
     with sink:
-        print(f"{args.kind} sink listening on 127.0.0.1:{sink.port}; Ctrl-C to stop", flush=True)
+        where = sink.url if isinstance(sink, WebhookReceiver) else f"127.0.0.1:{sink.port}"
+        print(f"{args.kind} sink listening on {where}; Ctrl-C to stop", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""Delivery channels: email (SMTP) and webhook (httpx). Delivery only, no queueing."""
+"""Delivery channels: email (SMTP) and webhook (httpx). Delivery only: the
+outbox in monitor.alerts queues, retries and records."""
 
 from monitor.channels.base import AlertMessage, Channel
 from monitor.channels.email import EmailChannel
@@ -7,6 +8,7 @@ from monitor.config import ChannelConfig, EmailChannelConfig, WebhookChannelConf
 
 
 def build_channel(name: str, config: ChannelConfig) -> Channel:
+    """The channel for one `channels:` entry of newsmon.yaml."""
     if isinstance(config, EmailChannelConfig):
         return EmailChannel(name, config)
     if isinstance(config, WebhookChannelConfig):

@@ -1,15 +1,21 @@
-"""What every delivery channel gets and promises."""
+"""What every delivery channel gets and promises.
+
+A channel turns one AlertMessage into one delivery, or raises DeliveryError.
+It does no queueing and no retrying: the outbox (monitor.alerts) does that,
+guided by DeliveryError.permanent.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 
 @dataclass(frozen=True)
 class AlertMessage:
-    alert_id: int
+    alert_id: int  # the outbox row: the idempotency key receivers dedupe on
     rule: str
     title: str
     url: str
@@ -19,14 +25,25 @@ class AlertMessage:
     language: str | None = None
     also_in: tuple[str, ...] = ()  # other outlets carrying the same story
 
-    def as_payload(self) -> dict:
+    @property
+    def published_utc(self) -> datetime | None:
+        """published_at in UTC; a naive value is taken to be UTC already (the archive stores UTC)."""
+        if self.published_at is None:
+            return None
+        if self.published_at.tzinfo is None:
+            return self.published_at.replace(tzinfo=timezone.utc)
+        return self.published_at.astimezone(timezone.utc)
+
+    def as_payload(self) -> dict[str, Any]:
+        """The webhook's JSON object; also what tests compare against."""
+        published = self.published_utc
         return {
             "alert_id": self.alert_id,
             "rule": self.rule,
             "title": self.title,
             "url": self.url,
             "source": self.source,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "published_at": published.isoformat() if published else None,
             "snippet": self.snippet,
             "language": self.language,
             "also_in": list(self.also_in),
@@ -36,8 +53,13 @@ class AlertMessage:
 class Channel(ABC):
     """Delivers one alert or raises monitor.errors.DeliveryError.
 
-    permanent=True on the error means retrying cannot help (the outbox makes
-    the alert a dead letter at once); otherwise it is retried with backoff.
+    DeliveryError.permanent=True means retrying cannot help (a 4xx answer, a
+    refused login or recipient, a config mismatch): the outbox makes the alert
+    a dead letter at once. Anything else (refused connection, timeout, 5xx,
+    429, SMTP 4xx) is retried with backoff.
+
+    A channel may keep a connection open between sends; close() releases it,
+    and the channel stays usable afterwards (it reconnects on the next send).
     """
 
     def __init__(self, name: str):
@@ -54,3 +76,6 @@ class Channel(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

@@ -1,56 +1,164 @@
-"""Email alerts over SMTP (plain, STARTTLS or implicit TLS), with login."""
+"""Email alerts over SMTP: plain, STARTTLS or implicit TLS, with optional login.
+
+One alert is one multipart/alternative email (plain text + HTML). Its
+Message-ID is derived from the alert id, so a resend after a crash between
+"sent" and "recorded" is recognisably the same message (mail clients and
+archives dedupe on it); X-Newsmon-Alert-Id carries the id for filters.
+
+The channel keeps its SMTP connection for the next send if that comes soon
+(a batch of alerts goes out over one connection) and checks it with NOOP
+before reuse; close() ends it.
+"""
 
 from __future__ import annotations
 
+import email.policy
+import logging
 import smtplib
 import socket
 import ssl
+import time
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, getaddresses, parseaddr
 from html import escape
 
 from monitor.channels.base import AlertMessage, Channel
 from monitor.config import EmailChannelConfig
 from monitor.errors import DeliveryError
 
+log = logging.getLogger(__name__)
+
+# 7bit: bodies with Chinese text go out base64/quoted-printable, so they
+# survive servers and relays that do not speak 8BITMIME.
+_POLICY = email.policy.default.clone(cte_type="7bit")
+# Servers drop idle clients after a few minutes; past this we reconnect
+# rather than risk a NOOP hanging on a half-open connection.
+REUSE_IDLE_SECONDS = 30.0
+
+
+def one_line(text: str) -> str:
+    """Scraped titles can hold newlines, which headers must not."""
+    return " ".join(text.split())
+
+
+def _date_text(message: AlertMessage) -> str:
+    published = message.published_utc
+    return published.strftime("%Y-%m-%d %H:%M UTC") if published else "unknown"
+
+
+def compose(message: AlertMessage, config: EmailChannelConfig) -> EmailMessage:
+    """The email for one alert; a pure function of its inputs except the Date header."""
+    sender = parseaddr(config.from_)[1] or config.from_
+    domain = sender.rpartition("@")[2] or "newsmon.invalid"
+    title = one_line(message.title) or "(untitled)"
+
+    email_message = EmailMessage(policy=_POLICY)
+    email_message["Subject"] = one_line(f"{config.subject_prefix} {message.rule}: {title}")
+    email_message["From"] = config.from_
+    email_message["To"] = ", ".join(config.to)
+    email_message["Date"] = formatdate(usegmt=True)
+    email_message["Message-ID"] = f"<newsmon-alert-{message.alert_id}@{domain}>"
+    email_message["X-Newsmon-Alert-Id"] = str(message.alert_id)
+    email_message["X-Newsmon-Rule"] = one_line(message.rule)
+    # RFC 3834: tells vacation responders not to answer an automatic message.
+    email_message["Auto-Submitted"] = "auto-generated"
+
+    email_message.set_content(_plain_body(message, title))
+    email_message.add_alternative(_html_body(message, title), subtype="html")
+    if message.language:
+        # Last: set_content and add_alternative move or drop Content-* headers.
+        email_message["Content-Language"] = one_line(message.language)
+    return email_message
+
+
+def _plain_body(message: AlertMessage, title: str) -> str:
+    lines = [
+        title,
+        "",
+        f"Source:  {message.source}",
+        f"Date:    {_date_text(message)}",
+        f"Rule:    {message.rule}",
+        f"Link:    {message.url}",
+    ]
+    if message.snippet:
+        lines += ["", message.snippet.strip()]
+    if message.also_in:
+        lines += ["", "Also in: " + ", ".join(message.also_in)]
+    lines += ["", "-- ", f"newsmon alert {message.alert_id}"]
+    return "\n".join(lines) + "\n"
+
+
+def _html_body(message: AlertMessage, title: str) -> str:
+    lang = f' lang="{escape(message.language)}"' if message.language else ""
+    parts = [
+        f'<!DOCTYPE html><html{lang}><head><meta charset="utf-8"></head><body>',
+        f'<h2><a href="{escape(message.url)}">{escape(title)}</a></h2>',
+        f"<p>{escape(message.source)} · {escape(_date_text(message))} · rule <b>{escape(message.rule)}</b></p>",
+    ]
+    if message.snippet:
+        parts.append(f"<blockquote>{escape(message.snippet.strip())}</blockquote>")
+    if message.also_in:
+        items = "".join(f"<li>{escape(outlet)}</li>" for outlet in message.also_in)
+        parts.append(f"<p>Also in:</p><ul>{items}</ul>")
+    parts.append(f'<p style="color:#888">newsmon alert {message.alert_id}</p></body></html>')
+    return "\n".join(parts) + "\n"
+
 
 class EmailChannel(Channel):
     def __init__(self, name: str, config: EmailChannelConfig, ssl_context: ssl.SSLContext | None = None):
+        """`ssl_context` replaces the system trust store (tests pass one trusting their own CA)."""
         super().__init__(name)
         self.config = config
-        # Tests pass a context trusting their self-signed certificate.
         self.ssl_context = ssl_context or ssl.create_default_context()
+        self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
 
     @property
-    def _where(self) -> str:
+    def where(self) -> str:
         return f"{self.config.host}:{self.config.port}"
 
-    def build(self, message: AlertMessage) -> EmailMessage:
-        config = self.config
-        email = EmailMessage()
-        email["Subject"] = f"{config.subject_prefix} {message.rule}: {message.title}".strip()
-        email["From"] = config.from_
-        email["To"] = ", ".join(config.to)
-        email["Date"] = formatdate(localtime=False, usegmt=True)
-        domain = config.from_.rpartition("@")[2] or "newsmon.invalid"
-        # Stable across retries: a resend after a crash is recognisably the same message.
-        email["Message-ID"] = f"<newsmon-alert-{message.alert_id}@{domain}>"
-        email["X-Newsmon-Alert-Id"] = str(message.alert_id)
-        email["X-Newsmon-Rule"] = message.rule
-        date = message.published_at.strftime("%Y-%m-%d %H:%M UTC") if message.published_at else "unknown"
-        lines = [message.title, "", f"Source: {message.source}", f"Date:   {date}", f"Rule:   {message.rule}",
-                 f"Link:   {message.url}", "", message.snippet]
-        if message.also_in:
-            lines += ["", "Also in: " + ", ".join(message.also_in)]
-        email.set_content("\n".join(lines) + "\n")
-        also = f"<p>Also in: {escape(', '.join(message.also_in))}</p>" if message.also_in else ""
-        email.add_alternative(
-            f"<html><body><h2><a href=\"{escape(message.url)}\">{escape(message.title)}</a></h2>"
-            f"<p>{escape(message.source)} · {escape(date)} · rule <b>{escape(message.rule)}</b></p>"
-            f"<blockquote>{escape(message.snippet)}</blockquote>{also}</body></html>",
-            subtype="html",
-        )
-        return email
+    def send(self, message: AlertMessage) -> None:
+        email_message = compose(message, self.config)
+        sender = parseaddr(self.config.from_)[1] or self.config.from_
+        recipients = [address for _name, address in getaddresses(self.config.to) if address]
+        try:
+            smtp = self._connection()
+            refused = smtp.send_message(email_message, from_addr=sender, to_addrs=recipients)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()  # the session is in an unknown state: start clean next time
+            text, permanent = self._explain(exc)
+            raise DeliveryError(self.name, text, permanent=permanent) from None
+        self._last_used = time.monotonic()
+        if refused:
+            # Delivered to the others; retrying would send them a duplicate.
+            log.warning("channel %r: %s refused %s for alert %s; check `to` in newsmon.yaml",
+                        self.name, self.where, _codes(refused), message.alert_id)
+
+    def close(self) -> None:
+        # QUIT only on a recently used connection: an old one may be half-open and hang.
+        if self._smtp is not None and time.monotonic() - self._last_used < REUSE_IDLE_SECONDS:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self._drop()
+
+    # --- connection ----------------------------------------------------------
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            if time.monotonic() - self._last_used < REUSE_IDLE_SECONDS and self._alive(self._smtp):
+                return self._smtp
+            self._drop()  # no QUIT: the server has likely gone already
+        self._smtp = self._connect()
+        return self._smtp
+
+    @staticmethod
+    def _alive(smtp: smtplib.SMTP) -> bool:
+        try:
+            return smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            return False
 
     def _connect(self) -> smtplib.SMTP:
         config = self.config
@@ -70,29 +178,71 @@ class EmailChannel(Channel):
             raise
         return smtp
 
-    def send(self, message: AlertMessage) -> None:
-        email = self.build(message)
-        try:
-            with self._connect() as smtp:
-                smtp.send_message(email)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(self.name, f"SMTP login to {self._where} refused ({exc.smtp_code}); "
-                                "check username and the password's environment variable", permanent=True) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = {addr: code for addr, (code, _msg) in exc.recipients.items()}
-            permanent = all(code >= 500 for code in codes.values())
-            raise DeliveryError(self.name, f"{self._where} refused recipients {codes}", permanent=permanent) from None
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-            raise DeliveryError(self.name, f"{self._where} answered {exc.smtp_code} {text}",
-                                permanent=500 <= exc.smtp_code < 600 and exc.smtp_code != 554) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(self.name, f"{self._where}: {exc}; change `security` in newsmon.yaml",
-                                permanent=True) from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(self.name, f"TLS with {self._where} failed: {exc.reason or exc}") from None
-        except (socket.timeout, TimeoutError):
-            raise DeliveryError(self.name, f"timed out talking to {self._where}") from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(self.name, f"cannot reach SMTP server {self._where}: "
-                                f"{exc.__class__.__name__}: {exc}") from None
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+            self._smtp = None
+
+    # --- errors --------------------------------------------------------------
+
+    def _explain(self, exc: BaseException) -> tuple[str, bool]:
+        """(message, permanent) for a failed send. Never includes the password."""
+        where, config = self.where, self.config
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return (f"{where} refused the login as {config.username!r} ({_reply(exc)}); check `username` "
+                    "and the environment variable that `password` refers to", _is_5xx(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _text in exc.recipients.values()]
+            return (f"{where} refused every recipient: {_codes(exc.recipients)}; check `to`",
+                    all(500 <= code < 600 for code in codes))
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            return (f"{where} refused the sender {exc.sender!r} ({_reply(exc)}); check `from`",
+                    _is_5xx(exc.smtp_code))
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return (f"{where}: {exc} Change `security` (none | starttls | ssl) or `username` "
+                    "in newsmon.yaml to match the server", True)
+        if isinstance(exc, smtplib.SMTPConnectError):
+            # A refusal in the greeting is usually load or rate limiting: try again later.
+            return f"{where} refused service when connecting ({_reply(exc)})", False
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return f"{where} answered {_reply(exc)}", _is_5xx(exc.smtp_code)
+        if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__, TimeoutError):
+            exc = exc.__context__  # smtplib reports a read timeout as a disconnection
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return f"{where} closed the connection unexpectedly ({exc or 'no reason given'})", False
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return (f"the TLS certificate of {where} is not trusted ({exc.verify_message}); "
+                    "check `host` against the certificate's name", False)
+        if isinstance(exc, ssl.SSLError):
+            return (f"TLS with {where} failed ({exc.reason or exc}); check `security`: ssl is "
+                    "implicit TLS (usually port 465), starttls upgrades a plain connection (usually 587)", False)
+        if isinstance(exc, TimeoutError):
+            return f"no answer from {where} within {config.timeout:g}s", False
+        if isinstance(exc, ConnectionRefusedError):
+            return f"{where} refused the connection; is the SMTP server running and is `port` right?", False
+        if isinstance(exc, socket.gaierror):
+            return f"cannot resolve SMTP host {config.host!r} ({exc.strerror or exc}); check `host`", False
+        return f"cannot reach SMTP server {where}: {exc.__class__.__name__}: {exc}", False
+
+
+def _is_5xx(code: int) -> bool:
+    return 500 <= code < 600
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{exc.smtp_code} {one_line(text)}".strip()
+
+
+def _codes(refused: dict[str, tuple[int, bytes | str]]) -> str:
+    parts = []
+    for address, (code, text) in refused.items():
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        parts.append(f"{address} ({code} {one_line(text)})")
+    return ", ".join(parts)

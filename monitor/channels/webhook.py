@@ -1,12 +1,33 @@
-"""Webhook alerts: a signed JSON POST with httpx.
+"""Webhook alerts: one signed JSON POST per alert, with httpx.
 
-Signature scheme (when the channel has a secret):
-    X-Newsmon-Timestamp: <unix seconds>
-    X-Newsmon-Signature: sha256=<hex HMAC-SHA256(secret, "{timestamp}.{raw body}")>
-Receivers should recompute it, compare in constant time, and reject old
-timestamps. X-Newsmon-Delivery carries the alert id: the same id may arrive
-twice only if newsmon crashed between sending and recording, so receivers
-can dedupe on it.
+The request
+    POST <url>
+    Content-Type: application/json
+    X-Newsmon-Delivery: <alert id>
+    X-Newsmon-Timestamp: <unix seconds when signed>
+    X-Newsmon-Signature: sha256=<hex>        (only when the channel has a `secret`)
+    <headers from the channel's `headers`>
+
+    {"alert_id": 42, "rule": "...", "title": "...", "url": "...", "source": "...",
+     "published_at": "2023-12-08T00:00:00+00:00" | null, "snippet": "...",
+     "language": "zh" | null, "also_in": ["other_source", ...]}
+
+The body is UTF-8 JSON (non-ASCII characters are not escaped).
+
+Signature scheme: hex HMAC-SHA256, keyed with the secret (UTF-8), over the
+bytes `{timestamp}.{raw body}`. A receiver recomputes it from the raw body
+before parsing, compares with hmac.compare_digest, and rejects timestamps more
+than a few minutes old, which stops replays. replay.sinks.WebhookReceiver.verify
+is a reference implementation.
+
+Idempotency: X-Newsmon-Delivery is the alert id. The same id arrives twice
+only when newsmon retries a delivery it could not confirm (a timeout, or a
+crash between sending and recording), so receivers dedupe on it.
+
+Answers: 2xx is success. 3xx is a failure (redirects are not followed, so an
+alert never goes silently to another host). 408, 425, 429 and 5xx are retried;
+other 4xx are permanent. Error messages show only the URL's scheme, host and
+port: webhook URLs often carry a token in the path or query.
 """
 
 from __future__ import annotations
@@ -23,16 +44,40 @@ from monitor.channels.base import AlertMessage, Channel
 from monitor.config import WebhookChannelConfig
 from monitor.errors import DeliveryError
 
-RETRYABLE_STATUS = {408, 425, 429}
+RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, rate limited
+PERMANENT_REDIRECTS = frozenset({301, 308})  # "moved for good": the config must change
+
+
+def encode_payload(message: AlertMessage) -> bytes:
+    return json.dumps(message.as_payload(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Newsmon-Signature value for a body signed at `timestamp`."""
     digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
 
 
+def is_permanent(status: int) -> bool:
+    """Whether an HTTP failure status means retrying cannot help."""
+    if 300 <= status < 400:
+        return status in PERMANENT_REDIRECTS
+    return 400 <= status < 500 and status not in RETRYABLE_4XX
+
+
+def origin(url: str | httpx.URL) -> str:
+    """scheme://host[:port] only: paths and queries of webhook URLs often hold tokens."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "(invalid URL)"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
 class WebhookChannel(Channel):
     def __init__(self, name: str, config: WebhookChannelConfig, transport: httpx.BaseTransport | None = None):
+        """`transport` swaps httpx's network layer (e.g. a proxy-less or mock transport)."""
         super().__init__(name)
         self.config = config
         self._transport = transport
@@ -40,39 +85,57 @@ class WebhookChannel(Channel):
 
     @property
     def client(self) -> httpx.Client:
+        # One client per channel: its connection pool keeps the receiver's connection alive.
         if self._client is None:
             self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=False,
                                         transport=self._transport,
-                                        headers={"User-Agent": f"newsmon/{__version__} webhook"})
+                                        headers={"User-Agent": f"newsmon/{__version__} (webhook)"})
         return self._client
 
-    def request_for(self, message: AlertMessage) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps(message.as_payload(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        timestamp = str(int(time.time()))
-        headers = {**self.config.headers, "Content-Type": "application/json; charset=utf-8",
-                   "X-Newsmon-Delivery": str(message.alert_id), "X-Newsmon-Timestamp": timestamp}
+    def request_for(self, message: AlertMessage, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
+        """The body and headers for one alert (the headers signed at `timestamp`, default now)."""
+        body = encode_payload(message)
+        timestamp = timestamp or str(int(time.time()))
+        # Configured headers first, so they can never replace the protocol's own.
+        headers = httpx.Headers(self.config.headers)
+        headers["Content-Type"] = "application/json"
+        headers["X-Newsmon-Delivery"] = str(message.alert_id)
+        headers["X-Newsmon-Timestamp"] = timestamp
         if self.config.secret is not None:
             headers["X-Newsmon-Signature"] = sign(self.config.secret.get_secret_value(), timestamp, body)
         return body, headers
 
     def send(self, message: AlertMessage) -> None:
         body, headers = self.request_for(message)
+        where = origin(self.config.url)
         try:
             response = self.client.post(self.config.url, content=body, headers=headers)
         except httpx.TimeoutException:
-            raise DeliveryError(self.name, f"timed out after {self.config.timeout:g}s posting to {self.config.url}") from None
+            # The receiver may have got it: the retry carries the same X-Newsmon-Delivery.
+            raise DeliveryError(self.name, f"timed out: no answer from {where} within "
+                                f"{self.config.timeout:g}s; will retry") from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(self.name, f"cannot reach {self.config.url}: {exc.__class__.__name__}: {exc}") from None
+            raise DeliveryError(self.name, f"cannot reach {where} ({exc.__class__.__name__}: {exc}); "
+                                "is the receiver running and is `url` right?") from None
         status = response.status_code
         if 200 <= status < 300:
             return
-        detail = response.text[:200].strip()
         if 300 <= status < 400:
-            raise DeliveryError(self.name, f"{self.config.url} redirected ({status}) to "
-                                f"{response.headers.get('location')!r}; configure the final URL", permanent=True)
-        permanent = 400 <= status < 500 and status not in RETRYABLE_STATUS
-        raise DeliveryError(self.name, f"{self.config.url} answered HTTP {status}" + (f": {detail}" if detail else ""),
-                            permanent=permanent)
+            raise DeliveryError(self.name, self._redirect_text(response), permanent=is_permanent(status))
+        detail = " ".join(response.text[:200].split())
+        raise DeliveryError(self.name, f"{where} answered HTTP {status} {response.reason_phrase}"
+                            + (f": {detail}" if detail else ""), permanent=is_permanent(status))
+
+    def _redirect_text(self, response: httpx.Response) -> str:
+        where, location = origin(self.config.url), response.headers.get("Location")
+        if not location:
+            target = "without a Location"
+        else:
+            target_url = response.url.join(location)
+            same = origin(target_url) == where
+            target = "to another path on the same server" if same else f"to {origin(target_url)}"
+        return (f"{where} answered HTTP {response.status_code} redirecting {target}; redirects are not "
+                "followed (an alert must not go silently elsewhere): set `url` to the final address")
 
     def close(self) -> None:
         if self._client is not None:

@@ -1,22 +1,26 @@
 """Evaluating a parsed query on a document.
 
-A query is compiled once into nested closures; a document is folded and
-tokenized once per field (PreparedDocument) however many rules run on it.
+A query is compiled once into a tree of small matchers holding precomputed
+token patterns; a document is folded and tokenized once per field
+(PreparedDocument), however many rules run on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 
-from monitor.rules.model import And, Document, MatchAll, Near, Not, Or, Query, Term
+from monitor.rules.model import TEXT_FIELDS, And, Document, Near, Not, Or, Query, Term
 from monitor.rules.parser import parse_query
-from monitor.rules.text import FieldIndex, fold, tokens_of
+from monitor.rules.text import FieldIndex, Pattern, fold
 
-Occurrence = tuple[int, int]  # first and last token index of a hit
+Hit = tuple[int, int]  # first and last token index of an occurrence
 
 
 class PreparedDocument:
+    """A document folded and tokenized on first use, for any number of rules."""
+
     def __init__(self, doc: Document):
         self.doc = doc
 
@@ -30,146 +34,222 @@ class PreparedDocument:
 
     @cached_property
     def source(self) -> str:
-        return fold(self.doc.source or "")
+        return fold(self.doc.source or "").strip()
 
     @cached_property
     def language(self) -> str:
-        return fold(self.doc.language or "")
+        return _language(self.doc.language or "")
 
-    def fields(self, name: str | None) -> tuple[FieldIndex, ...]:
-        if name == "title":
-            return (self.title,)
-        if name == "text":
-            return (self.text,)
-        return (self.title, self.text)
+    def field(self, name: str) -> FieldIndex:
+        return self.title if name == "title" else self.text
 
 
-def _occurrences(index: FieldIndex, tokens: list[str], prefix: bool) -> list[Occurrence]:
-    """Where the token sequence occurs; with `prefix`, its last token may be longer."""
+def _language(code: str) -> str:
+    return fold(code).strip().replace("_", "-")
+
+
+def _present(index: FieldIndex, pattern: Pattern) -> bool:
+    if pattern.needle is not None:  # glued CJK: a plain substring search
+        return pattern.needle in index.folded
+    tokens = pattern.tokens
+    if len(tokens) == 1:
+        return index.has(tokens[0], pattern.prefix)
     if not tokens:
-        return []
+        return False
+    # every token must be in the field before it is worth walking positions
+    vocabulary = index.vocabulary
+    if not all(token in vocabulary for token in tokens[:-1]) or not index.has(tokens[-1], pattern.prefix):
+        return False
+    return next(occurrences(index, pattern), None) is not None
+
+
+def occurrences(index: FieldIndex, pattern: Pattern) -> Iterator[Hit]:
+    tokens, glued, prefix = pattern.tokens, pattern.glued, pattern.prefix
     n = len(tokens)
     if n == 1:
-        starts = index.positions_with_prefix(tokens[0]) if prefix else index.positions.get(tokens[0], [])
-        return [(p, p) for p in starts]
-    found = []
+        for p in index.positions_of(tokens[0], prefix):
+            yield p, p
+        return
     doc = index.tokens
-    for p in index.positions.get(tokens[0], []):
+    spans = index.spans if any(glued) else None
+    for p in index.positions_of(tokens[0]):
         if p + n > len(doc):
             break
-        if all(doc[p + i] == tokens[i] for i in range(1, n - 1)):
-            last = doc[p + n - 1]
-            if last == tokens[-1] or (prefix and last.startswith(tokens[-1])):
-                found.append((p, p + n - 1))
-    return found
+        if any(doc[p + i] != tokens[i] for i in range(1, n - 1)):
+            continue
+        last = doc[p + n - 1]
+        if last != tokens[-1] and not (prefix and last.startswith(tokens[-1])):
+            continue
+        if spans and any(g and spans[p + i][1] != spans[p + i + 1][0] for i, g in enumerate(glued)):
+            continue
+        yield p, p + n - 1
 
 
-class _TermMatcher:
+def _partnered(hits: list[Hit], others: list[Hit], distance: int) -> Iterator[Hit]:
+    """The hits with one of `others` at most `distance` tokens away, before or after."""
+    starts = sorted(first for first, _ in others)
+    ends = sorted(last for _, last in others)
+    for first, last in hits:
+        i = bisect_right(starts, last)
+        if i < len(starts) and starts[i] <= last + distance + 1:
+            yield first, last
+            continue
+        j = bisect_left(ends, first - distance - 1)
+        if j < len(ends) and ends[j] < first:
+            yield first, last
+
+
+class _Node:
+    def matches(self, doc: PreparedDocument) -> bool:
+        raise NotImplementedError
+
+    def collect(self, doc: PreparedDocument, out: list[Hit]) -> None:
+        """Add the positive hits in the text field; only called when the node matches."""
+
+
+class _Words(_Node):
     def __init__(self, term: Term):
-        self.term = term
-        self.tokens = tokens_of(term.text)
-        self.folded = fold(term.text).strip()
-
-    def hits(self, doc: PreparedDocument) -> list[tuple[FieldIndex, list[Occurrence]]]:
-        return [(index, occ) for index in doc.fields(self.term.field)
-                if (occ := _occurrences(index, self.tokens, self.term.prefix))]
+        self.pattern = Pattern.of(term.text, term.prefix)
+        self.fields = term.fields
 
     def matches(self, doc: PreparedDocument) -> bool:
-        field = self.term.field
-        if field == "source":
-            return doc.source.startswith(self.folded) if self.term.prefix else doc.source == self.folded
-        if field == "lang":
-            return doc.language == self.folded or doc.language.startswith(self.folded + "-") or (
-                self.term.prefix and doc.language.startswith(self.folded))
-        return any(_occurrences(index, self.tokens, self.term.prefix) for index in doc.fields(field))
+        for name in self.fields:
+            if _present(doc.field(name), self.pattern):
+                return True
+        return False
+
+    def collect(self, doc: PreparedDocument, out: list[Hit]) -> None:
+        if "text" in self.fields:
+            out.extend(occurrences(doc.text, self.pattern))
 
 
-def _near(left: _TermMatcher, right: _TermMatcher, distance: int, doc: PreparedDocument) -> bool:
-    fields = {id(i): i for i in doc.fields(left.term.field)}
-    for index in doc.fields(right.term.field):
-        if id(index) not in fields:
-            continue
-        a = _occurrences(index, left.tokens, left.term.prefix)
-        b = _occurrences(index, right.tokens, right.term.prefix)
-        for a0, a1 in a:
-            for b0, b1 in b:
-                # tokens strictly between the two hits, in either order
-                gap = b0 - a1 - 1 if b0 > a1 else a0 - b1 - 1
-                if gap <= distance and not (b0 <= a1 and a0 <= b1):
-                    return True
-    return False
+class _Value(_Node):
+    """source: is the source name exactly; lang: a language code or its subtags (zh: zh-cn)."""
+
+    def __init__(self, term: Term):
+        self.is_source = term.field == "source"
+        self.value = " ".join(fold(term.text).split()) if self.is_source else _language(term.text)
+        self.prefix = term.prefix
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        actual = doc.source if self.is_source else doc.language
+        if self.prefix:
+            return actual.startswith(self.value)
+        return actual == self.value or (not self.is_source and actual.startswith(self.value + "-"))
 
 
-Predicate = Callable[[PreparedDocument], bool]
+class _Near(_Node):
+    def __init__(self, near: Near):
+        self.left = [(Pattern.of(t.text, t.prefix), t.fields) for t in near.left]
+        self.right = [(Pattern.of(t.text, t.prefix), t.fields) for t in near.right]
+        self.distance = near.distance
+        self.fields = [f for f in TEXT_FIELDS
+                       if any(f in fs for _, fs in self.left) and any(f in fs for _, fs in self.right)]
+
+    @staticmethod
+    def _hits(side: list[tuple[Pattern, tuple[str, ...]]], name: str, index: FieldIndex) -> list[Hit]:
+        if not any(name in fields and _present(index, pattern) for pattern, fields in side):
+            return []
+        return [hit for pattern, fields in side if name in fields for hit in occurrences(index, pattern)]
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        for name in self.fields:
+            index = doc.field(name)
+            left = self._hits(self.left, name, index)
+            right = self._hits(self.right, name, index) if left else []
+            if right and next(_partnered(left, right, self.distance), None) is not None:
+                return True
+        return False
+
+    def collect(self, doc: PreparedDocument, out: list[Hit]) -> None:
+        if "text" in self.fields:
+            left = self._hits(self.left, "text", doc.text)
+            right = self._hits(self.right, "text", doc.text)
+            out.extend(_partnered(left, right, self.distance))
+            out.extend(_partnered(right, left, self.distance))
+
+
+class _And(_Node):
+    def __init__(self, items: Iterable[_Node]):
+        self.items = list(items)
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        for item in self.items:
+            if not item.matches(doc):
+                return False
+        return True
+
+    def collect(self, doc: PreparedDocument, out: list[Hit]) -> None:
+        for item in self.items:
+            item.collect(doc, out)
+
+
+class _Or(_Node):
+    def __init__(self, items: Iterable[_Node]):
+        self.items = list(items)
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        for item in self.items:
+            if item.matches(doc):
+                return True
+        return False
+
+    def collect(self, doc: PreparedDocument, out: list[Hit]) -> None:
+        for item in self.items:
+            if item.matches(doc):  # only the branches that made it match
+                item.collect(doc, out)
+
+
+class _Not(_Node):
+    def __init__(self, item: _Node):
+        self.item = item
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        return not self.item.matches(doc)
+
+
+def _compile(node: Query) -> _Node:
+    if isinstance(node, Term):
+        return _Words(node) if node.searches_words else _Value(node)
+    if isinstance(node, And):
+        return _And(_compile(item) for item in node.items)
+    if isinstance(node, Or):
+        return _Or(_compile(item) for item in node.items)
+    if isinstance(node, Not):
+        return _Not(_compile(node.item))
+    if isinstance(node, Near):
+        return _Near(node)
+    raise TypeError(f"not a query node: {node!r}")
 
 
 class CompiledQuery:
     def __init__(self, query: Query):
         self.query = query
-        self.positive_terms: list[_TermMatcher] = []
-        self._predicate = self._compile(query, negated=False)
-
-    def _compile(self, node: Query, negated: bool) -> Predicate:
-        if isinstance(node, Term):
-            matcher = _TermMatcher(node)
-            if not negated and node.field not in ("source", "lang"):
-                self.positive_terms.append(matcher)
-            return matcher.matches
-        if isinstance(node, And):
-            parts = [self._compile(item, negated) for item in node.items]
-            return lambda doc: all(p(doc) for p in parts)
-        if isinstance(node, Or):
-            parts = [self._compile(item, negated) for item in node.items]
-            return lambda doc: any(p(doc) for p in parts)
-        if isinstance(node, Not):
-            inner = self._compile(node.item, not negated)
-            return lambda doc: not inner(doc)
-        if isinstance(node, Near):
-            left, right = _TermMatcher(node.left), _TermMatcher(node.right)
-            if not negated:
-                self.positive_terms += [left, right]
-            return lambda doc: _near(left, right, node.distance, doc)
-        if isinstance(node, MatchAll):
-            return lambda doc: True
-        raise TypeError(f"not a query node: {node!r}")  # pragma: no cover
+        self._root = _compile(query)
 
     def matches(self, doc: Document | PreparedDocument) -> bool:
-        prepared = doc if isinstance(doc, PreparedDocument) else PreparedDocument(doc)
-        return self._predicate(prepared)
+        return self._root.matches(_prepared(doc))
 
     def highlights(self, doc: Document | PreparedDocument) -> list[tuple[int, int]]:
-        """Character spans in doc.text where positive terms matched, in order."""
-        prepared = doc if isinstance(doc, PreparedDocument) else PreparedDocument(doc)
-        spans = set()
-        for term in self.positive_terms:
-            if term.term.field in ("title",):
-                continue
-            for first, last in _occurrences(prepared.text, term.tokens, term.term.prefix):
-                spans.add(prepared.text.original_span(first, last))
-        return sorted(spans)
+        """Character spans in doc.text of the term and phrase hits that make the
+        document match, sorted, overlaps merged; [] when it does not match."""
+        prepared = _prepared(doc)
+        if not self._root.matches(prepared):
+            return []
+        hits: list[Hit] = []
+        self._root.collect(prepared, hits)
+        spans: list[tuple[int, int]] = []
+        for start, end in sorted(prepared.text.original_span(first, last) for first, last in set(hits)):
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        return spans
+
+
+def _prepared(doc: Document | PreparedDocument) -> PreparedDocument:
+    return doc if isinstance(doc, PreparedDocument) else PreparedDocument(doc)
 
 
 def compile_query(query: Query | str) -> CompiledQuery:
     return CompiledQuery(parse_query(query) if isinstance(query, str) else query)
-
-
-def snippet(doc: Document, compiled: CompiledQuery, width: int = 240) -> str:
-    """An excerpt of the text around the first hit, cut at word boundaries."""
-    text = " ".join((doc.text or "").split())
-    if not text:
-        return ""
-    spans = compiled.highlights(Document(title=doc.title, text=text, source=doc.source, language=doc.language))
-    if not spans or len(text) <= width:
-        return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
-    start, end = spans[0]
-    left = max(0, start - (width - (end - start)) // 3)
-    right = min(len(text), left + width)
-    left = max(0, right - width)
-    excerpt = text[left:right]
-    if left > 0:
-        cut = excerpt.find(" ")
-        excerpt = "… " + (excerpt[cut + 1:] if 0 <= cut < 30 else excerpt)
-    if right < len(text):
-        cut = excerpt.rfind(" ")
-        excerpt = (excerpt[:cut] if cut > len(excerpt) - 30 else excerpt) + " …"
-    return excerpt

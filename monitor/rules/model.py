@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FIELDS = ("title", "text", "source", "lang")
+TEXT_FIELDS = ("title", "text")
+FIELDS = (*TEXT_FIELDS, "source", "lang")
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,25 @@ class Document:
 
 @dataclass(frozen=True)
 class Term:
-    """A word (`chip`), a prefix (`innovat*`) or an exact phrase (`"new quality"`)."""
+    """A word (`chip`), a prefix (`innovat*`) or an exact phrase (`"new quality"`).
+
+    `field` None searches title and text; `source` and `lang` compare the
+    whole value instead of searching words.
+    """
 
     text: str
     phrase: bool = False
     prefix: bool = False
-    field: str | None = None  # None: title and text
+    field: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return TEXT_FIELDS if self.field is None else (self.field,)
+
+    @property
+    def searches_words(self) -> bool:
+        """True for title/text terms, False for source: and lang: values."""
+        return self.field is None or self.field in TEXT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -42,14 +56,12 @@ class Not:
 
 @dataclass(frozen=True)
 class Near:
-    left: Term
-    right: Term
+    """Some term of `left` within `distance` words of some term of `right`, in
+    either order; `distance` counts the words between them (0: adjacent)."""
+
+    left: tuple[Term, ...]
+    right: tuple[Term, ...]
     distance: int
 
 
-@dataclass(frozen=True)
-class MatchAll:
-    """The empty conjunction; only appears as the base of a lone NOT."""
-
-
-Query = Term | And | Or | Not | Near | MatchAll
+Query = Term | And | Or | Not | Near

@@ -1,10 +1,9 @@
 """Folding and tokenizing text the same way for queries and documents.
 
-Folding is NFKC + casefold (full-width letters, ligatures and case don't
-matter), done per character so every folded character maps back to its
-position in the original text (for highlights). Tokens are runs of word
-characters, except that each CJK ideograph or kana is a token of its own:
-Chinese has no spaces, so a term matches anywhere, and NEAR counts characters.
+Folding is NFKC + casefold, so case, full-width letters and ligatures don't
+matter. Tokens are runs of word characters, except that each CJK ideograph or
+kana is a token of its own: Chinese and Japanese have no spaces, so a term
+matches inside longer words, and NEAR counts characters there.
 """
 
 from __future__ import annotations
@@ -12,16 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")
-_HAS_CJK = re.compile(rf"[{_CJK}]")
-
-
-def has_cjk(text: str) -> bool:
-    return _HAS_CJK.search(text) is not None
+_CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# (?=\w) keeps CJK punctuation (・, ゛) out of the tokens
+TOKEN_RE = re.compile(rf"(?=\w)[{_CJK}]|(?:(?![{_CJK}])\w)+")
+_CJK_RE = re.compile(rf"[{_CJK}]")
 
 
 def fold(text: str) -> str:
@@ -30,39 +26,62 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
-    """The folded text and, for each folded character, its index in `text`."""
-    if text.isascii():
-        return text.lower(), list(range(len(text)))
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = unicodedata.normalize("NFKC", ch).casefold() if not ch.isascii() else ch.lower()
-        out.append(folded)
-        origin.extend([i] * len(folded))
-    return "".join(out), origin
+def is_cjk(token: str) -> bool:
+    return len(token) == 1 and _CJK_RE.match(token) is not None
 
 
-def tokens_of(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
+@dataclass(frozen=True)
+class Pattern:
+    """A term or phrase as a token sequence.
+
+    `glued[i]` says tokens i and i+1 must touch in the text: CJK characters
+    written together in the query are a substring, not a sequence of words.
+    """
+
+    tokens: tuple[str, ...]
+    glued: tuple[bool, ...]
+    prefix: bool = False  # the last token may be longer (innovat*)
+
+    @classmethod
+    def of(cls, text: str, prefix: bool = False) -> Pattern:
+        matches = list(TOKEN_RE.finditer(fold(text)))
+        tokens = tuple(m.group() for m in matches)
+        glued = tuple(a.end() == b.start() and is_cjk(a.group()) and is_cjk(b.group())
+                      for a, b in zip(matches, matches[1:]))
+        return cls(tokens, glued, prefix)
+
+    @cached_property
+    def chunks(self) -> tuple[str, ...]:
+        """Runs of glued tokens joined: each is a substring of any matching text."""
+        if not self.tokens:
+            return ()
+        runs = [self.tokens[0]]
+        for token, glued in zip(self.tokens[1:], self.glued):
+            if glued:
+                runs[-1] += token
+            else:
+                runs.append(token)
+        return tuple(runs)
+
+    @cached_property
+    def needle(self) -> str | None:
+        """The substring to look for when the pattern is one glued CJK run."""
+        if len(self.chunks) == 1 and is_cjk(self.tokens[0]):
+            return self.chunks[0]
+        return None
 
 
-@dataclass
 class FieldIndex:
-    """One field of a document, folded and tokenized once."""
+    """One field of a document, folded and tokenized once, indexed lazily."""
 
-    original: str
-    folded: str = field(init=False)
-    origin: list[int] = field(init=False)
-    tokens: list[str] = field(init=False)
-    spans: list[tuple[int, int]] = field(init=False)  # folded-text spans per token
+    def __init__(self, original: str):
+        self.original = original
+        self.folded = fold(original)
+        self.tokens: list[str] = TOKEN_RE.findall(self.folded)
 
-    def __post_init__(self) -> None:
-        self.folded, self.origin = fold_with_offsets(self.original)
-        self.tokens, self.spans = [], []
-        for m in _TOKEN.finditer(self.folded):
-            self.tokens.append(m.group())
-            self.spans.append(m.span())
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self.tokens)
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -72,19 +91,69 @@ class FieldIndex:
         return index
 
     @cached_property
-    def sorted_vocabulary(self) -> list[str]:
-        return sorted(self.positions)
+    def spans(self) -> list[tuple[int, int]]:
+        """Folded-text span of each token."""
+        return [m.span() for m in TOKEN_RE.finditer(self.folded)]
 
-    def positions_with_prefix(self, prefix: str) -> list[int]:
-        vocab = self.sorted_vocabulary
-        found: list[int] = []
-        i = bisect_left(vocab, prefix)
-        while i < len(vocab) and vocab[i].startswith(prefix):
-            found.extend(self.positions[vocab[i]])
+    @cached_property
+    def _sorted_vocabulary(self) -> list[str]:
+        return sorted(self.vocabulary)
+
+    def _prefixed(self, stem: str) -> list[str]:
+        vocab = self._sorted_vocabulary
+        i = bisect_left(vocab, stem)
+        found = []
+        while i < len(vocab) and vocab[i].startswith(stem):
+            found.append(vocab[i])
             i += 1
-        return sorted(found)
+        return found
+
+    def has(self, token: str, prefix: bool = False) -> bool:
+        if token in self.vocabulary:
+            return True
+        if not prefix:
+            return False
+        vocab = self._sorted_vocabulary
+        i = bisect_left(vocab, token)
+        return i < len(vocab) and vocab[i].startswith(token)
+
+    def positions_of(self, token: str, prefix: bool = False) -> list[int]:
+        if not prefix:
+            return self.positions.get(token, [])
+        words = self._prefixed(token)
+        if len(words) == 1:
+            return self.positions[words[0]]
+        return sorted(p for word in words for p in self.positions[word])
+
+    @cached_property
+    def _origin(self) -> list[int] | None:
+        """For each folded character, where it came from in the original (None: unknown)."""
+        return _fold_origin(self.original, self.folded)
 
     def original_span(self, first_token: int, last_token: int) -> tuple[int, int]:
-        start = self.spans[first_token][0]
-        end = self.spans[last_token][1]
-        return self.origin[start], self.origin[end - 1] + 1
+        """The characters of the original text that tokens first..last came from."""
+        start, end = self.spans[first_token][0], self.spans[last_token][1]
+        origin = self._origin
+        if origin is None:  # folding moved characters about: scale, staying in bounds
+            scale = len(self.original) / max(len(self.folded), 1)
+            return int(start * scale), max(int(start * scale) + 1, min(len(self.original), round(end * scale)))
+        return origin[start], max(origin[start] + 1, origin[end])
+
+
+def _fold_origin(original: str, folded: str) -> list[int] | None:
+    """Folds each character with its combining marks on its own and records the
+    offsets; only needed for highlights, so only computed for them."""
+    if original.isascii():
+        return list(range(len(original) + 1))
+    origin: list[int] = []
+    parts: list[str] = []
+    start = 0
+    for i in range(1, len(original) + 1):
+        if i < len(original) and unicodedata.combining(original[i]):
+            continue
+        part = fold(original[start:i])
+        parts.append(part)
+        origin.extend([start] * len(part))
+        start = i
+    origin.append(len(original))
+    return origin if "".join(parts) == folded else None
