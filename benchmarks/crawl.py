@@ -31,14 +31,14 @@ SEEDS = ROOT / "replay" / "seeds"
 
 
 def build_site(root: Path, count: int) -> list[str]:
-    """Article pages made of seed paragraphs, each unique, plus sitemaps listing them."""
+    """Distinct article pages (random sentences over the seeds' vocabulary), plus sitemaps listing them.
+    Pages built from shared seed paragraphs would all be near-duplicates of each other: one story."""
     rng = random.Random(7)
-    paragraphs = [" ".join(line.split()) for f in sorted(SEEDS.glob("*.txt"))
-                  for line in f.read_text(encoding="utf-8").splitlines() if len(line) > 200]
+    vocabulary = sorted({w for f in SEEDS.glob("*.txt") for w in f.read_text(encoding="utf-8").split() if w.isalpha()})
     paths = []
     for n in range(count):
         path = f"/news/{2024 - n % 3}/{n:05d}/article.html"
-        body = rng.sample(paragraphs, 6)
+        body = [" ".join(rng.choice(vocabulary) for _ in range(70)).capitalize() + "." for _ in range(6)]
         body.insert(0, f"Story {n}: reporters found that item {n * 7919 % 10007} changed this week.")
         html = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Story {n} - Bench News</title>"
                 f"<meta property='article:published_time' content='2024-03-{n % 28 + 1:02d}T08:00:00Z'></head>"

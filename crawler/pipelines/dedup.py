@@ -25,8 +25,8 @@ class DedupPipeline:
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         item.content_hash = content_hash(item.text)
         with session_scope(self.context.sessions) as session:
-            same_url = repo.article_by_canonical_url(session, item.canonical_url)
-            if same_url is not None and spider.source.revisit:  # a revisit: unchanged, or a new revision
+            same_url = repo.article_by_canonical_url(session, item.canonical_url) if spider.source.revisit else None
+            if same_url is not None:  # a revisit: unchanged, or a new revision
                 if same_url.content_hash == item.content_hash:
                     repo.touch_checked(session, same_url.id, repo.utcnow())
                     spider.runlog.count("unchanged_articles")

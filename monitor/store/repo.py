@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,18 +35,17 @@ def utcnow() -> datetime:
 def _insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: ANN001, ANN202
     """INSERT … ON CONFLICT DO NOTHING; the new row's primary key, or None when nothing was inserted."""
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect in ("sqlite", "postgresql"):
+        # Values as parameters, not in the statement: the compiled statement is cached and reused.
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        return session.execute(stmt, values).first()
     else:  # portable fallback: a savepoint absorbs the unique violation
         try:
             with session.begin_nested():
                 return session.execute(table.insert().values(**values).returning(*table.primary_key.columns)).first()
         except IntegrityError:
             return None
-    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-    return session.execute(stmt.returning(*table.primary_key.columns)).first()
 
 
 # --- articles ----------------------------------------------------------------
@@ -55,14 +55,15 @@ def article_by_canonical_url(session: Session, canonical_url: str) -> Article | 
     return session.scalar(select(Article).where(Article.canonical_url == canonical_url))
 
 
-def find_duplicate(session: Session, canonical_url: str, content_hash: str, source: str) -> Article | None:
-    """An archived article with the same canonical URL, or the same text from the same source."""
-    return session.scalar(
-        select(Article)
+def find_duplicate(session: Session, canonical_url: str, content_hash: str, source: str):  # noqa: ANN201
+    """(id, canonical_url) of an archived article with the same canonical URL, or the same
+    text from the same source; None if there is none."""
+    return session.execute(
+        select(Article.id, Article.canonical_url)
         .where(or_(Article.canonical_url == canonical_url,
                    and_(Article.content_hash == content_hash, Article.source == source)))
         .limit(1)
-    )
+    ).first()
 
 
 def add_article(session: Session, **fields: object) -> int | None:
@@ -411,14 +412,22 @@ def story_candidates(session: Session, keys: list[tuple[int, int]], exclude: int
     """Articles sharing at least one LSH band key: one indexed lookup per band."""
     if not keys:
         return []
-    from sqlalchemy import and_
+    params: dict[str, int] = {"exclude": -1 if exclude is None else exclude, "limit": limit}
+    for n, (band, key) in enumerate(keys):
+        params[f"b{n}"], params[f"k{n}"] = band, key
+    rows = session.execute(_candidates_sql(len(keys)), params)
+    return [tuple(row) for row in rows]
 
-    condition = or_(*(and_(ArticleBand.band == band, ArticleBand.key == key) for band, key in keys))
-    ids = select(ArticleBand.article_id).where(condition).distinct().limit(limit)
-    stmt = select(Article.id, Article.story_id, Article.minhash).where(Article.id.in_(ids.scalar_subquery()))
-    if exclude is not None:
-        stmt = stmt.where(Article.id != exclude)
-    return [tuple(row) for row in session.execute(stmt)]
+
+@functools.lru_cache(maxsize=8)
+def _candidates_sql(bands: int):  # noqa: ANN202
+    """Plain SQL, built once per band count: constructing 32 OR'ed expressions per article
+    cost more than running the query."""
+    pairs = " OR ".join(f"(band = :b{n} AND key = :k{n})" for n in range(bands))
+    return text(
+        "SELECT id, story_id, minhash FROM articles WHERE id IN "
+        f"(SELECT DISTINCT article_id FROM article_bands WHERE {pairs} LIMIT :limit) AND id <> :exclude"
+    )
 
 
 def add_bands(session: Session, article_id: int, keys: list[tuple[int, int]]) -> None:
