@@ -448,12 +448,11 @@ def join_story(session: Session, article_id: int, story_id: int, source: str, wh
 
 
 def new_story(session: Session, article_id: int, title: str | None, when: datetime) -> int:
-    story = Story(first_article_id=article_id, first_seen_at=when, last_seen_at=when, article_count=1,
-                  outlet_count=1, title=title)
-    session.add(story)
-    session.flush()
-    session.execute(update(Article).where(Article.id == article_id).values(story_id=story.id))
-    return story.id
+    story_id = session.execute(Story.__table__.insert().returning(Story.__table__.c.id), dict(
+        first_article_id=article_id, first_seen_at=when, last_seen_at=when, article_count=1, outlet_count=1,
+        title=title)).scalar_one()
+    session.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
+    return story_id
 
 
 def story_outlets(session: Session, story_id: int, except_source: str | None = None) -> list[str]:
