@@ -112,7 +112,7 @@ def main() -> int:
     print(f"Scrapinghub article extraction benchmark: {len(pages)} pages ({args.dataset})")
     print(f"{'extractor':<20}{'F1':>8}{'precision':>11}{'recall':>9}{'accuracy':>10}{'pages/s':>10}")
     for r in (ours, base):
-        print(f"{r['name']:<20}{r['f1']:>8.3f}{r['precision']:>11.3f}{r['recall']:>9.3f}{r['accuracy']:>10.3f}"
+        print(f"{r['name']:<20}{r['f1']:>8.4f}{r['precision']:>11.4f}{r['recall']:>9.4f}{r['accuracy']:>10.3f}"
               f"{r['pages_per_second']:>10.1f}")
     print(f"{'ratio newsmon/plain':<20}{ours['f1'] / base['f1']:>8.3f}{ours['precision'] / base['precision']:>11.3f}"
           f"{ours['recall'] / base['recall']:>9.3f}{'':>10}{ours['pages_per_second'] / base['pages_per_second']:>10.2f}")

@@ -87,6 +87,41 @@ def _is_utf8_text(body: bytes) -> str | None:
     return _strict(body, "utf-8")
 
 
+# Legacy codecs web pages actually use (the WHATWG encoding list, less the
+# exotic): among near-equal detector guesses, prefer one of these over
+# hp_roman8, cp775 or mac_* that win on short or repetitive samples.
+_WEB_CODECS = ("cp1252", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_8", "shift_jis", "euc_jp", "euc_kr",
+               "cp949", "cp1251", "koi8_r", "koi8_u", "cp1250", "iso8859_2", "cp1256", "cp1253", "cp1254", "cp1255",
+               "cp1257", "cp1258", "cp874", "iso8859_15", "iso2022_jp")
+_CLOSE_CHAOS = 0.05
+
+
+def _detect(sample: bytes):  # noqa: ANN202 - charset_normalizer's CharsetMatch
+    results = list(from_bytes(sample))
+    if not results:
+        return None
+    best = results[0]
+    close = [m for m in results if m.encoding in _WEB_CODECS and m.chaos <= best.chaos + _CLOSE_CHAOS]
+    if not close:
+        return best
+    # The best language fit among them; the list order breaks ties (cp1252 first).
+    return max(close, key=lambda m: (round(m.coherence, 2), -_WEB_CODECS.index(m.encoding)))
+
+
+_CJK_CODECS = frozenset({"gb18030", "big5hkscs", "shift_jis", "euc_jp", "euc_kr", "cp949", "iso2022_jp"})
+
+
+def _mostly_chinese(body: bytes) -> str | None:
+    text = _strict(body[:_DETECT_BYTES], "gb18030")
+    if text is None:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    if len(wide) < 50 or sum(1 for ch in wide if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
+                       or "\uff00" <= ch <= "\uffef") < 0.9 * len(wide):
+        return None
+    return _strict(body, "gb18030")
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """(text, codec actually used). Never raises."""
     declared = declared_charsets(body, content_type)
@@ -105,9 +140,13 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             return text, codec
     if body.isascii():
         return body.decode("ascii"), (declared[0] if declared else "utf-8")
-    best = from_bytes(body[:_DETECT_BYTES]).best()
+    best = _detect(body[:_DETECT_BYTES])
     if best is not None and best.encoding:
         codec = canonical_codec(best.encoding) or "utf-8"
+        if not best.coherence and codec not in _CJK_CODECS and (text := _mostly_chinese(body)) is not None:
+            # The detector recognised no language at all (very repetitive pages
+            # fool it); bytes that are valid GB18030 and read as Chinese are.
+            return text, "gb18030"
         text = _strict(body, codec)
         if text is not None:
             return text, codec

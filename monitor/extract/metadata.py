@@ -72,6 +72,7 @@ def _looks_english(sample: str) -> bool:
 # --- metadata straight from the DOM (cheaper than trafilatura's full pass) -----------
 
 import json as _json  # noqa: E402
+import weakref  # noqa: E402
 
 _DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
               "publish-date", "date", "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date",
@@ -80,13 +81,27 @@ _AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
-def _meta(tree, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
+_META_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _meta_tags(tree) -> dict[str, str]:  # noqa: ANN001
+    """All <meta> name/property -> content of a page, first one wins; read once per tree."""
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    cached = _META_CACHE.get(root)
+    if cached is not None:
+        return cached
     found: dict[str, str] = {}
-    for element in tree.iter("meta"):
+    for element in root.iter("meta"):
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "").strip().lower()
         content = (element.get("content") or "").strip()
-        if key in names and content and key not in found:
+        if key and content and key not in found:
             found[key] = content
+    _META_CACHE[root] = found
+    return found
+
+
+def _meta(tree, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
+    found = _meta_tags(tree)
     for name in names:
         if name in found:
             return found[name]
@@ -138,6 +153,37 @@ def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
     if title and h1 and len(h1) >= 10 and h1 != title and h1 in title:
         title = h1
     return (title, site)
+
+
+def title_variants(tree) -> list[str]:  # noqa: ANN001
+    """Every way the page states its headline (<title>, og/twitter titles, the
+    first <h1>): a body line equal to one of them is the headline again."""
+    found = [_meta(tree, ("og:title",)), _meta(tree, ("twitter:title",))]
+    element = tree.find(".//title")
+    if element is not None:
+        found.append(element.text_content())
+    h1_element = tree.find(".//h1")
+    if h1_element is not None:
+        found.append(h1_element.text_content())
+    return [" ".join(t.split()) for t in found if t and t.strip()]
+
+
+def page_description(tree) -> str | None:  # noqa: ANN001
+    text = _meta(tree, ("og:description", "description", "twitter:description"))
+    return " ".join(text.split()) if text else None
+
+
+_LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$", re.IGNORECASE)
+
+
+def page_language(tree) -> str | None:  # noqa: ANN001
+    """The language the page declares (<html lang>, Content-Language), as 'en', 'zh'."""
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    for value in (root.get("lang"), root.get("xml:lang"), _meta(tree, ("content-language", "og:locale", "language"))):
+        match = _LANG_CODE.match((value or "").strip())
+        if match:
+            return match.group(1).lower()
+    return None
 
 
 def page_date(tree) -> str | None:  # noqa: ANN001

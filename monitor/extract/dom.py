@@ -1,0 +1,251 @@
+"""DOM clean-up before trafilatura sees the page: known chrome removed by
+tag, class and id (one pass, see `classify`), photo captions taken into their
+own field, the standfirst that repeats the description, link-only paragraphs,
+layout tables unwrapped, and visible date/source lines read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from monitor.dedup.hashing import normalize_text
+from monitor.extract import chrome
+from monitor.extract.text import CleanText, take_metadata
+
+_PROTECTED = {"html", "body", "main", "article"}
+_PHOTO_CREDIT = re.compile(
+    r"(\((?:photo|xinhua|reuters|ap|afp|file photo)[^)]{0,60}\)|（[^）]{0,30}摄）|摄）?"
+    r"|\bphoto(?:graph)?s? (?:by|courtesy of|credit:?)(?: reporter)? [A-Z][\w.'’ -]{1,60}"
+    r"|\((?:photo|image|credit)s?:[^)]{1,60}\)|/(?:getty images|reuters|ap|afp|xinhua))\.?$", re.I)
+_META_CLASS = re.compile(r"info|date|time|meta|publish|posted|byline|source", re.I)
+_LEADING_DATE = re.compile(r"^(?:\D{0,20}?)(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2})")
+_CAPTION_START = re.compile(r"^(图为|圖為|图片|photo:|pictured:?|image:|file photo|the (?:picture|photo|image) shows)", re.I)
+_CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
+
+_BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "ul", "ol", "article", "section")
+
+
+def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
+    """Old portals lay pages out with tables; a table whose cells hold
+    paragraphs or other tables is layout, not data: turn it into divs so the
+    paragraphs inside stay paragraphs."""
+    for table in list(tree.iter("table")):
+        cells = table.xpath("./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th | ./thead/tr/th")
+        one_row = len(table.xpath("./tr | ./tbody/tr | ./thead/tr")) <= 1  # a banner, not data
+        if not one_row and not any(cell.find(".//" + tag) is not None for cell in cells for tag in _BLOCKS):
+            continue
+        table.tag = "div"
+        for element in table.xpath("./tbody | ./thead | ./tfoot | .//tr | ./tr/td | ./tr/th | ./tbody/tr/td | ./tbody/tr/th"):
+            if element.tag in ("tbody", "thead", "tfoot", "tr", "td", "th"):
+                element.tag = "div"
+        for attr in ("width", "align", "valign", "border", "cellpadding", "cellspacing"):
+            table.attrib.pop(attr, None)
+
+
+# Text that may hold a visible date (four digits in a row) or a "Source:" label,
+# found by native XPath without reading every element's text in Python.
+_INFO_TEXT = etree.XPath(
+    "//body//text()[contains(., '20') or contains(., '19') or contains(., 'ource') or contains(., 'OURCE')"
+    " or contains(., '来源') or contains(., '來源')][not(parent::script or parent::style)]")
+_INFO_TAGS = ("td", "div", "span", "p", "time")
+
+
+def visible_metadata(tree: lxml.html.HtmlElement) -> CleanText:
+    """'2023-12-08 Source: Economic Information Daily' or ' date 2021-06-10 '
+    in a small element of its own, which trafilatura may leave out."""
+    found = CleanText(text="")
+    candidates: dict = {}  # insertion order: outer elements before inner ones, in document order
+    for node in _INFO_TEXT(tree):
+        chain = []
+        element = node.getparent()
+        for _level in range(4):
+            if element is None:
+                break
+            if element.tag in _INFO_TAGS:
+                chain.append(element)
+            element = element.getparent()
+        for element in reversed(chain):
+            candidates.setdefault(element, None)
+    for element in candidates:
+        if len(element) > 6:
+            continue
+        text = " ".join(element.text_content().split())
+        if not 6 <= len(text) <= 160:
+            continue
+        if take_metadata(text, found) and found.date and found.outlet:
+            break
+        # "2023-12-18  Font size: L M S  Print" in an info bar
+        if found.date is None and _META_CLASS.search(_attrs(element)):
+            match = _LEADING_DATE.match(text)
+            if match:
+                found.date = chrome.normalize_date(match.group(1))
+    found.author = None  # bylines outside the text are trafilatura's job
+    return found
+
+
+@dataclass
+class _Marked:
+    """Elements singled out by tag, class or id in one pass over the page."""
+    chrome: list = field(default_factory=list)
+    captions: list = field(default_factory=list)
+    standfirsts: list = field(default_factory=list)
+
+
+_CHROME_TAGS = frozenset({"nav", "aside", "footer", "form", "noscript", "template"})
+_CAPTION_TAGS = frozenset({"figcaption", "div", "p", "span", "td"})
+_STANDFIRST_TAGS = frozenset({"p", "div", "h2", "span", "section"})
+_NOTHING = (False, False, False)
+
+
+def classify(tree: lxml.html.HtmlElement) -> _Marked:
+    marked = _Marked()
+    verdicts: dict[tuple[str | None, str | None], tuple[bool, bool, bool]] = {}  # class strings repeat a lot
+    for element in tree.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        cls, ident, prop = element.get("class"), element.get("id"), element.get("itemprop")
+        if cls is None and ident is None:
+            verdict = _NOTHING
+        else:
+            key = (cls, ident)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                attrs = f"{cls or ''} {ident or ''}"
+                verdict = verdicts[key] = (bool(chrome.CHROME_ATTR.search(attrs)), bool(_CAPTION.search(attrs)),
+                                           bool(_STANDFIRST.search(attrs)))
+        if tag == "figcaption" or (verdict[1] and tag in _CAPTION_TAGS):
+            marked.captions.append(element)
+        if verdict[2] and tag in _STANDFIRST_TAGS:
+            marked.standfirsts.append(element)
+        if tag in _PROTECTED:
+            continue
+        if tag in _CHROME_TAGS or verdict[0] or (prop in chrome.METADATA_ITEMPROPS and tag not in ("img", "time")):
+            marked.chrome.append(element)
+    return marked
+
+
+def take_captions(tree: lxml.html.HtmlElement, marked: list) -> list[str]:
+    doomed = list(marked)
+    # Whatever directly follows a photo (or the paragraph or link holding only a photo).
+    for image in tree.iter("img"):
+        element = image
+        for _level in range(3):
+            if element is None:
+                break
+            following = element.getnext()
+            if following is not None and following.tag in ("p", "div") and _follows_lone_image(following):
+                doomed.append(following)
+            element = element.getparent()
+    if len(doomed) > len(marked):  # restore document order
+        position = {e: i for i, e in enumerate(tree.iter(*_CAPTION_TAGS))}
+        doomed.sort(key=lambda e: position.get(e, 0))
+    captions: list[str] = []
+    taken: set = set()
+    for element in doomed:  # document order: an outer caption comes before one inside it
+        if element in taken or any(a in taken for a in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        if text and len(text) < 600:
+            captions.append(text)
+            taken.add(element)
+    for element in taken:
+        drop(element)
+    return captions
+
+
+def _follows_lone_image(element: lxml.html.HtmlElement) -> bool:
+    """News sites put a photo in one paragraph and its caption, starting like
+    one or ending in a photo credit, in the next."""
+    previous = element.getprevious()
+    if previous is None or element.tag not in ("p", "div"):
+        return False
+    if previous.tag != "img" and (not previous.xpath(".//img") or previous.text_content().strip()):
+        return False
+    text = element.text_content().strip()
+    if not text or len(text) > 400:
+        return False
+    # Layout alone (centred text) proved unreliable: testimonials and pull quotes look the same.
+    return bool(_PHOTO_CREDIT.search(text) or _CAPTION_START.match(text))
+
+
+def _attrs(element: lxml.html.HtmlElement) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def remove_chrome(tree: lxml.html.HtmlElement, marked: list) -> None:
+    protected = _article_ancestors(tree)
+    for element in marked:
+        if element not in protected:
+            drop(element)
+    _drop_link_paragraphs(tree)
+
+
+_STANDFIRST = re.compile(r"(^|[\s_-])(dek|deck|standfirst|strapline|sub-?head(line|ing)?|sub-?title|summary)([\s_-]|$)",
+                         re.IGNORECASE)
+
+
+def drop_standfirst(marked: list, description: str | None) -> None:
+    """The standfirst (dek) under a headline repeats the page's description;
+    readers and editors count it with the headline, not the text."""
+    if not description or len(description) < 40:
+        return
+    key = normalize_text(description)
+    for element in marked:
+        if len(element) < 5 and normalize_text(" ".join(element.text_content().split())) == key:
+            drop(element)
+            return
+
+
+_LINK_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6")
+
+
+def _drop_link_paragraphs(tree: lxml.html.HtmlElement) -> None:
+    """A paragraph, list item or heading that is nothing but a link to another
+    story (inline "related" promos, headline lists under or after the text)."""
+    doomed = []
+    for element in tree.iter(*_LINK_BLOCKS):
+        links = element.findall(".//a")
+        if not links:
+            continue
+        text = " ".join(element.text_content().split())
+        if len(text) < 20 or "://" in text or "www." in text:
+            continue
+        linked = sum(len(" ".join(a.text_content().split())) for a in links)
+        if linked >= 0.9 * len(text) and len(text.split()) >= 3:
+            doomed.append(element)
+    for element in doomed:
+        drop(element)
+
+
+def _article_ancestors(tree: lxml.html.HtmlElement, keep: int = 3) -> set:
+    """The containers of the page's longest runs of text are the article,
+    whatever their class says ("widget Blog", "l-sidebar-fixed l-article-body")."""
+    lengths = []
+    for node in tree.xpath("//body//text()[string-length(normalize-space(.)) > 80]"):
+        parent = node.getparent()
+        if parent is not None and parent.tag not in ("script", "style", "a"):
+            lengths.append((len(node), parent))
+    lengths.sort(key=lambda pair: pair[0], reverse=True)
+    protected = set()
+    for _length, element in lengths[:keep]:
+        protected.add(element)
+        protected.update(element.iterancestors())
+    return protected
+
+
+def drop(element: lxml.html.HtmlElement) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    # Keep the tail text (it belongs to the parent), drop the element.
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)

@@ -1,0 +1,134 @@
+"""Text clean-up after trafilatura: metadata lines (date, source, byline)
+into fields, chrome lines, the headline again, captions, learned site
+boilerplate, related-headline tails and repeated paragraphs out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.dedup.hashing import normalize_text
+from monitor.extract import chrome
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_METADATA_HINT = re.compile(r"\d{4}|source|来源|來源|^\s*(?:by\b|作者|文[/／])", re.IGNORECASE)
+
+@dataclass
+class CleanText:
+    text: str
+    date: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+
+
+def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate: frozenset[str],
+               title_variants: list[str] = ()) -> CleanText:
+    result = CleanText(text="")
+    caption_keys = {normalize_text(c) for c in captions}
+    title_key = normalize_text(title) if title else None
+    head_titles = {normalize_text(t) for t in title_variants} - {""}
+    kept: list[str] = []
+    lines = [_strip_table_row(" ".join(line.split())) for line in raw.splitlines()]
+    lines = [line for line in lines if line]
+    for i, line in enumerate(lines):
+        key = normalize_text(line)
+        head = i < 8  # metadata lines sit at the top of the article
+        if head and take_metadata(line, result):
+            continue
+        if chrome.is_tail_marker(line):
+            if _rest_is_listy(lines[i + 1:]):
+                break
+            continue  # the heading itself is chrome even when real text follows
+        if not key or chrome.is_chrome_line(line) or key in boilerplate or key in caption_keys:
+            continue
+        if len(line) < 200 and (key == title_key or (head and key in head_titles)):
+            continue  # the headline again (top of the text, hidden microdata, a sticky header)
+        if chrome.is_bare_value(line):
+            continue
+        kept.append(line)
+    result.text = "\n\n".join(_drop_repeats(kept))
+    return result
+
+
+def _drop_repeats(lines: list[str]) -> list[str]:
+    """Content farms repeat whole prose paragraphs: keep the first copy.
+    Short lines, list items and recipe or table lines repeat legitimately
+    (meal plans), and so does a short question asked again between different
+    answers (interviews) - unless it repeats in a run with its neighbours."""
+    keys = [normalize_text(line) for line in lines]
+    first: dict[str, int] = {}
+    kept = []
+    for i, (line, key) in enumerate(zip(lines, keys)):
+        j = first.get(key)
+        if j is None:
+            first[key] = i
+        elif _is_prose(line, key) and (
+                not _is_question(line)
+                or _weight(line) >= LONG_PARAGRAPH
+                or (i > 0 and j > 0 and keys[i - 1] == keys[j - 1])
+                or (i + 1 < len(keys) and keys[i + 1] == keys[j + 1])):
+            continue
+        kept.append(line)
+    return kept
+
+
+LONG_PARAGRAPH = 200  # characters, CJK counting triple
+
+
+def _is_question(line: str) -> bool:
+    return line.rstrip().rstrip("\"”’'»」").endswith(("?", "？"))
+
+
+def _weight(line: str) -> int:
+    return len(line) + 2 * len(_CJK_CHAR.findall(line))
+
+
+_SENTENCE_END = (".", "!", "?", "。", "！", "？", "”", '"', "’", "…", "」")
+
+
+def _is_prose(line: str, key: str) -> bool:
+    return len(key) > 60 and line.rstrip().endswith(_SENTENCE_END)
+
+
+def _strip_table_row(line: str) -> str:
+    """trafilatura renders data-table rows as '| a | b |': drop chrome cells."""
+    if not (line.startswith("|") and line.endswith("|")):
+        return line
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if not any(c and chrome.is_chrome_line(c) for c in cells):
+        return line
+    kept = [c for c in cells if c and not chrome.is_chrome_line(c)]
+    return "| " + " | ".join(kept) + " |" if kept else ""
+
+
+def take_metadata(line: str, result: CleanText) -> bool:
+    """A date/source/byline line: record its fields, report it as not body text."""
+    if not _METADATA_HINT.search(line):
+        return False
+    if (info := chrome.parse_info_line(line)) is not None:
+        date, outlet, author = info
+        result.date = result.date or date
+        result.outlet = result.outlet or outlet
+        result.author = result.author or author
+        return True
+    if (match := chrome.SOURCE_LINE.match(line)) is not None:
+        result.outlet = result.outlet or match.group("outlet").strip()
+        if match.group("date"):
+            result.date = result.date or chrome.normalize_date(match.group("date"))
+        return True
+    if (match := chrome.DATE_LINE.match(line)) is not None and chrome.normalize_date(match.group("date")):
+        result.date = result.date or chrome.normalize_date(match.group("date"))
+        return True
+    if (match := chrome.BYLINE.match(line)) is not None and len(line) < 70:
+        result.author = result.author or match.group(1).strip()
+        return True
+    return False
+
+
+def _rest_is_listy(rest: list[str]) -> bool:
+    """After a 'Related Articles' heading: only headlines remain, i.e. short
+    lines that mostly do not end like sentences."""
+    if len(rest) >= 40 or any(len(line) >= 160 for line in rest[:30]):
+        return False
+    sentences = sum(1 for line in rest if line.rstrip().endswith((".", "!", "?", "。", "！", "？", "”", '"')))
+    return sentences * 2 <= len(rest)
