@@ -52,7 +52,6 @@ def crawled(tmp_path_factory):
         bytes_second = world.site.bytes_sent - bytes_first
         status = world.newsmon("status", check=False)
         # Crawl-delay is per source's downloader: watch one source alone, on a fresh archive.
-        world.env_override = None
         mark = len(world.site.request_times)
         delay_db = root / "delay.sqlite3"
         world.database_url = f"sqlite:///{delay_db}"
