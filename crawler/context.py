@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from scrapy.exceptions import NotConfigured
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.extraction_job import ready
 from monitor.config import NewsmonConfig
 
 _current: CrawlContext | None = None
@@ -37,6 +38,8 @@ class CrawlContext:
         if self._pool is None:
             # spawn: a forked copy of a running reactor and open database connections is no place to work.
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(workers):  # start and import now: a cold worker would stall the first articles
+                self._pool.submit(ready)
         return self._pool
 
     def close(self) -> None:

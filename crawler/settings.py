@@ -32,6 +32,9 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": log_level,
         "ITEM_PIPELINES": PIPELINES,
+        # Scrapy starts this many asyncio tasks for every response's output; an article page yields one
+        # item, so the default 100 cost more CPU than the pipelines. Concurrency comes from the responses.
+        "CONCURRENT_ITEMS": 4,
         "EXTENSIONS": {"crawler.extensions.runlog.RunLog": 0},
         "DOWNLOADER_MIDDLEWARES": {
             # After robots.txt (100); Retry-After (560) sees 429/503 before Scrapy retries them (550).

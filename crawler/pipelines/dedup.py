@@ -1,6 +1,7 @@
-"""Step 3: drop exact duplicates: the same text already archived from this source
-under another URL. The same text from another outlet is kept: it joins the
-story (step 4), so the archive knows every outlet that carried it."""
+"""Step 3: the text's content hash, and revisits: an archived URL fetched again
+(the source's `revisit` policy) is dropped when unchanged, or becomes a new
+revision. Exact duplicates under other URLs are dropped by step 4, inside the
+transaction that writes the article, so two copies in one batch are caught too."""
 
 from __future__ import annotations
 
@@ -24,17 +25,14 @@ class DedupPipeline:
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
         item.content_hash = content_hash(item.text)
+        if not spider.source.revisit:
+            return item
         with session_scope(self.context.sessions) as session:
-            same_url = repo.article_by_canonical_url(session, item.canonical_url) if spider.source.revisit else None
+            same_url = repo.article_by_canonical_url(session, item.canonical_url)
             if same_url is not None:  # a revisit: unchanged, or a new revision
                 if same_url.content_hash == item.content_hash:
                     repo.touch_checked(session, same_url.id, repo.utcnow())
                     spider.runlog.count("unchanged_articles")
                     raise DropItem(f"unchanged: {item.canonical_url}")
                 item.revision_of = same_url.id
-                return item
-            existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
-            if existing is not None:
-                spider.runlog.count("duplicates")
-                raise DropItem(f"duplicate of {existing.canonical_url}: {item.url}")
         return item

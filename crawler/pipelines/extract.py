@@ -12,20 +12,13 @@ from scrapy.exceptions import DropItem
 
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
-from monitor.dedup.signatures import minhash
-from monitor.extract import ExtractedArticle, extract_article
+from crawler.extraction_job import extract_and_sign
 from monitor.extract.boilerplate import MIN_ARTICLES
 from monitor.store import repo
 from monitor.store.session import session_scope
 
 
 RELOAD_EVERY = 25
-
-
-def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None]:  # noqa: ANN003
-    """Runs in an extraction worker: the text and its near-duplicate signature, both CPU-bound."""
-    result = extract_article(body, **kwargs)
-    return result, (minhash(result.text) if result.text else None)
 
 
 def parse_published(value: str | None) -> datetime | None:
@@ -49,6 +42,7 @@ class ExtractPipeline:
         return cls(get_context(cls.__name__))
 
     def open_spider(self, spider) -> None:  # noqa: ANN001
+        self.context.extraction_pool()  # workers start now, while the listings download
         self._reload(spider)
 
     def _reload(self, spider) -> None:  # noqa: ANN001

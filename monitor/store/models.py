@@ -134,7 +134,11 @@ class Article(Base):
 
     alerts: Mapped[list[Alert]] = relationship(back_populates="article")
 
-    __table_args__ = (Index("ix_articles_unmatched", "matched_at", "id"),)
+    __table_args__ = (
+        Index("ix_articles_unmatched", "matched_at", "id"),
+        # The exact-duplicate check (same text from the same source) is one lookup, not a scan of the source.
+        Index("ix_articles_source_content_hash", "source", "content_hash"),
+    )
 
 
 class ArticleRevision(Base):

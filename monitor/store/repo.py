@@ -470,13 +470,16 @@ def story_alerted(session: Session, story_id: int | None, rule: str, article_id:
                                  Alert.article_id != article_id)) > 0
 
 
-def store_article(session: Session, signature: bytes | None, **fields: object) -> tuple[int | None, int | None]:
+def store_article(session: Session, signature: bytes | None, *, locked: bool = False,
+                  **fields: object) -> tuple[int | None, int | None]:
     """Insert an article and put it in a story, atomically: (article id, story id),
-    or (None, None) when the URL was stored by someone else first."""
+    or (None, None) when the URL was stored by someone else first. `locked`: the
+    caller already took the story lock in this transaction (batched writes)."""
     from monitor.dedup.signatures import band_keys
     from monitor.dedup.stories import best_story
 
-    lock_story_assignment(session)
+    if not locked:
+        lock_story_assignment(session)
     article_id = add_article(session, minhash=signature, **fields)
     if article_id is None:
         return None, None
