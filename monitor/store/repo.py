@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, and_, func, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,15 +37,38 @@ def _insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: 
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         # Values as parameters, not in the statement: the compiled statement is cached and reused.
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
-        return session.execute(stmt, values).first()
+        return session.connection().execute(_insert_or_ignore(table, dialect), values).first()
     else:  # portable fallback: a savepoint absorbs the unique violation
         try:
             with session.begin_nested():
                 return session.execute(table.insert().values(**values).returning(*table.primary_key.columns)).first()
         except IntegrityError:
             return None
+
+
+@functools.cache
+def _insert_or_ignore(table, dialect: str):  # noqa: ANN001, ANN202
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
+# Statements on the crawl's write path are built once and run on the session's connection:
+# building them and the ORM's bookkeeping per article cost more than the database's own work.
+_articles = Article.__table__
+_stories = Story.__table__
+_FIND_DUPLICATE = select(_articles.c.id, _articles.c.canonical_url).where(or_(
+    _articles.c.canonical_url == bindparam("canonical_url"),
+    and_(_articles.c.content_hash == bindparam("content_hash"), _articles.c.source == bindparam("source")),
+)).limit(1)
+_SET_STORY = update(_articles).where(_articles.c.id == bindparam("article_id")).values(story_id=bindparam("story_id"))
+_NEW_STORY = _stories.insert().returning(_stories.c.id)
+_LOCK_STORIES = update(StoryLock.__table__).where(StoryLock.__table__.c.id == 1).values(
+    version=StoryLock.__table__.c.version + 1)
+_SOURCE_IN_STORY = select(_articles.c.id).where(
+    _articles.c.story_id == bindparam("story_id"), _articles.c.source == bindparam("source")).limit(1)
+_JOIN_STORY = update(_stories).where(_stories.c.id == bindparam("story_id")).values(
+    article_count=_stories.c.article_count + 1, last_seen_at=bindparam("when"),
+    outlet_count=_stories.c.outlet_count + bindparam("new_outlet"))
 
 
 # --- articles ----------------------------------------------------------------
@@ -58,12 +81,8 @@ def article_by_canonical_url(session: Session, canonical_url: str) -> Article | 
 def find_duplicate(session: Session, canonical_url: str, content_hash: str, source: str):  # noqa: ANN201
     """(id, canonical_url) of an archived article with the same canonical URL, or the same
     text from the same source; None if there is none."""
-    return session.execute(
-        select(Article.id, Article.canonical_url)
-        .where(or_(Article.canonical_url == canonical_url,
-                   and_(Article.content_hash == content_hash, Article.source == source)))
-        .limit(1)
-    ).first()
+    return session.connection().execute(
+        _FIND_DUPLICATE, dict(canonical_url=canonical_url, content_hash=content_hash, source=source)).first()
 
 
 def add_article(session: Session, **fields: object) -> int | None:
@@ -404,7 +423,7 @@ def throttled_until(session: Session, source: str) -> datetime | None:
 
 def lock_story_assignment(session: Session) -> None:
     """Serialize story assignment (see StoryLock): call first in the transaction."""
-    session.execute(update(StoryLock).where(StoryLock.id == 1).values(version=StoryLock.version + 1))
+    session.connection().execute(_LOCK_STORIES)
 
 
 def story_candidates(session: Session, keys: list[tuple[int, int]], exclude: int | None = None,
@@ -415,7 +434,7 @@ def story_candidates(session: Session, keys: list[tuple[int, int]], exclude: int
     params: dict[str, int] = {"exclude": -1 if exclude is None else exclude, "limit": limit}
     for n, (band, key) in enumerate(keys):
         params[f"b{n}"], params[f"k{n}"] = band, key
-    rows = session.execute(_candidates_sql(len(keys)), params)
+    rows = session.connection().execute(_candidates_sql(len(keys)), params)
     return [tuple(row) for row in rows]
 
 
@@ -432,26 +451,23 @@ def _candidates_sql(bands: int):  # noqa: ANN202
 
 def add_bands(session: Session, article_id: int, keys: list[tuple[int, int]]) -> None:
     if keys:
-        session.execute(ArticleBand.__table__.insert(), [
+        session.connection().execute(ArticleBand.__table__.insert(), [
             {"band": band, "key": key, "article_id": article_id} for band, key in set(keys)])
 
 
 def join_story(session: Session, article_id: int, story_id: int, source: str, when: datetime) -> None:
-    story = session.get(Story, story_id)
-    already_there = session.scalar(select(func.count()).select_from(Article).where(
-        Article.story_id == story_id, Article.source == source))
-    session.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
-    story.article_count += 1
-    story.last_seen_at = when
-    if not already_there:
-        story.outlet_count += 1
+    conn = session.connection()
+    already_there = conn.execute(_SOURCE_IN_STORY, dict(story_id=story_id, source=source)).first() is not None
+    conn.execute(_SET_STORY, dict(article_id=article_id, story_id=story_id))
+    conn.execute(_JOIN_STORY, dict(story_id=story_id, when=when, new_outlet=0 if already_there else 1))
 
 
 def new_story(session: Session, article_id: int, title: str | None, when: datetime) -> int:
-    story_id = session.execute(Story.__table__.insert().returning(Story.__table__.c.id), dict(
+    conn = session.connection()
+    story_id = conn.execute(_NEW_STORY, dict(
         first_article_id=article_id, first_seen_at=when, last_seen_at=when, article_count=1, outlet_count=1,
         title=title)).scalar_one()
-    session.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
+    conn.execute(_SET_STORY, dict(article_id=article_id, story_id=story_id))
     return story_id
 
 
