@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
 
 
+@functools.lru_cache(maxsize=16384)  # a crawl asks for the same URL's key at discovery and again per item
 def canonical_url(url: str) -> str:
     """Normalize with courlan (case, default ports, sorted query, tracking
     parameters dropped), then resolve dot segments and drop the fragment,

@@ -44,8 +44,8 @@ def shingle_hashes(text: str) -> np.ndarray:
     if len(words) < SHINGLE:
         grams = [" ".join(words)] if words else []
     else:
-        grams = {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-    return np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64)
+        grams = set(map(" ".join, zip(words, words[1:], words[2:])))  # SHINGLE consecutive tokens
+    return np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.uint64, count=len(grams))
 
 
 def minhash(text: str) -> bytes:

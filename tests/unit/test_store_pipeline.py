@@ -1,0 +1,158 @@
+"""The batched store step: what one batch writes, what it drops, and that one bad
+article costs only itself. Real archives (SQLite file, PostgreSQL where it runs)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from crawler.context import CrawlContext
+from crawler.items import ArticleItem
+from crawler.pipelines.store import StorePipeline
+from monitor.dedup import content_hash
+from monitor.dedup.signatures import minhash
+from monitor.store import repo
+from monitor.store.models import Article, BoilerplateLine
+from monitor.store.session import make_engine, migrate, session_factory, session_scope
+
+SEEDS = Path(__file__).resolve().parents[2] / "replay" / "seeds"
+TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+
+
+class RecordingRunLog:
+    def __init__(self):
+        self.new: list[str] = []
+        self.errors: list[tuple[str, str]] = []
+        self.counts: dict[str, int] = {}
+
+    def new_article(self, spider, title, url):  # noqa: ANN001
+        self.new.append(url)
+
+    def error(self, spider, stage, url, message):  # noqa: ANN001
+        self.errors.append((url, message))
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def archive(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    migrate(url)
+    return session_factory(make_engine(url))
+
+
+def make_pipeline(sessions, **kwargs) -> StorePipeline:  # noqa: ANN001, ANN003
+    pipeline = StorePipeline(CrawlContext(config=None, sessions=sessions, progress=False), **kwargs)
+    pipeline.spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(),
+                                      logger=SimpleNamespace(debug=lambda *a: None))
+    return pipeline
+
+
+def article(n: int, text: str, source: str = "agency") -> ArticleItem:
+    url = f"http://{source}.example/{n}"
+    return ArticleItem(source=source, url=url, body=b"", canonical_url=url, title=f"Story {n}", text=text,
+                       content_hash=content_hash(text), minhash=minhash(text))
+
+
+def stored_urls(sessions) -> list[str]:  # noqa: ANN001
+    with session_scope(sessions) as s:
+        return sorted(s.scalars(select(Article.canonical_url)))
+
+
+@pytest.mark.parametrize("case", [
+    # (name, articles as (n, text index, source), expected outcome per article: None = stored, else a word of why)
+    ("distinct articles", [(1, 0, "agency"), (2, 1, "agency"), (3, 2, "agency")], [None, None, None]),
+    ("same text, same source, one batch", [(1, 0, "agency"), (2, 0, "agency")], [None, "duplicate"]),
+    ("same text, another outlet: kept for the story", [(1, 0, "agency"), (2, 0, "farm")], [None, None]),
+], ids=lambda case: case[0])
+def test_one_batch_outcomes(archive, case):
+    _name, specs, expected = case
+    pipeline = make_pipeline(archive)
+    outcomes = pipeline._write_batch([article(n, TEXTS[t], source) for n, t, source in specs])
+    assert [o if o is None else o.split()[0] for o in outcomes] == expected
+    assert len(stored_urls(archive)) == expected.count(None)
+
+
+def test_copies_from_two_outlets_share_a_story(archive):
+    make_pipeline(archive)._write_batch([article(1, TEXTS[4], "agency"), article(2, TEXTS[4], "farm")])
+    with session_scope(archive) as s:
+        assert len({story for story in s.scalars(select(Article.story_id))}) == 1
+
+
+def test_an_archived_url_is_a_duplicate_in_a_later_batch(archive):
+    pipeline = make_pipeline(archive)
+    assert pipeline._write_batch([article(1, TEXTS[0])]) == [None]
+    outcome, = pipeline._write_batch([article(1, TEXTS[1])])
+    assert outcome.startswith("duplicate of http://agency.example/1")
+
+
+def test_one_bad_article_costs_only_itself(archive):
+    bad = article(2, TEXTS[1])
+    bad.text = None  # NOT NULL: the batch transaction fails, then each article is written alone
+    outcomes = make_pipeline(archive)._write_batch([article(1, TEXTS[0]), bad, article(3, TEXTS[2])])
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Exception)
+    assert stored_urls(archive) == ["http://agency.example/1", "http://agency.example/3"]
+
+
+def test_template_lines_are_counted_for_stored_articles_only(archive):
+    text = TEXTS[0] + "\n\nThis website uses cookies to improve your experience."
+    make_pipeline(archive)._write_batch([article(1, text), article(2, text)])  # the second is a duplicate
+    with session_scope(archive) as s:
+        counts = {row.line_text: row.article_count for row in s.scalars(select(BoilerplateLine))}
+    assert counts and set(counts.values()) == {1}
+
+
+def test_batches_are_written_in_the_background_and_reported_after_commit(archive):
+    """Through process_item: full batches go to the writer thread; the rest is written on close."""
+    pipeline = make_pipeline(archive, batch_size=3)
+    runlog = pipeline.spider.runlog
+    items = [article(n, TEXTS[n % len(TEXTS)] + f"\n\nUpdate {n}: a paragraph only this article has.")
+             for n in range(7)]
+    items.append(article(99, items[0].text))  # a copy of the first, same source: dropped
+
+    async def crawl() -> None:
+        for item in items:
+            result = pipeline.process_item(item, pipeline.spider)
+            assert result is item  # never held back while the backlog is small
+            await asyncio.sleep(0)
+        await pipeline._drain()
+
+    asyncio.run(crawl())
+    assert sorted(runlog.new) == sorted(i.url for i in items[:7])
+    assert runlog.counts == {"duplicates": 1} and runlog.errors == []
+    assert len(stored_urls(archive)) == 7 and pipeline.pending == []
+
+
+def test_a_write_that_raises_is_reported_per_article_not_lost_silently(archive, monkeypatch):
+    pipeline = make_pipeline(archive, batch_size=2)
+
+    def broken(session, item):  # noqa: ANN001
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline, "_write", broken)
+
+    async def crawl() -> None:
+        for n in range(2):
+            pipeline.process_item(article(n, TEXTS[n]), pipeline.spider)
+        await pipeline._drain()
+
+    asyncio.run(crawl())
+    runlog = pipeline.spider.runlog
+    assert [url for url, _ in runlog.errors] == ["http://agency.example/0", "http://agency.example/1"]
+    assert all("disk on fire" in message for _, message in runlog.errors)
+    assert runlog.new == []
+
+
+def test_store_article_without_the_lock_held_takes_it(archive):
+    """Single writes (benchmarks, tests, the CLI) still serialize story assignment themselves."""
+    with session_scope(archive) as s:
+        article_id, story_id = repo.store_article(
+            s, minhash(TEXTS[0]), url="http://x/1", canonical_url="http://x/1", source="agency", title="t",
+            text=TEXTS[0], content_hash=content_hash(TEXTS[0]), fetched_at=repo.utcnow())
+    assert article_id is not None and story_id is not None
