@@ -121,31 +121,49 @@ class StorePipeline:
         article alone, so one bad article costs only itself."""
         try:
             with session_scope(self.context.sessions) as session:
-                repo.lock_story_assignment(session)
-                outcomes: list[Outcome] = [self._write(session, item) for item in batch]
+                outcomes = self._write(session, batch)
                 self._count_template_lines(session, batch, outcomes)
             return outcomes
         except SQLAlchemyError:
             return [self._write_alone(item) for item in batch]
 
-    def _write(self, session: Session, item: ArticleItem) -> str | None:
-        """None when stored; otherwise why it was not (a duplicate)."""
-        existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
-        if existing is not None:
-            return f"duplicate of {existing.canonical_url}"
-        stored, _story = repo.store_article(
-            session, item.minhash, locked=True, url=item.url, canonical_url=item.canonical_url,
-            source=item.source, title=item.title, author=item.author, published_at=item.published_at,
-            language=item.language, outlet=item.outlet, text=item.text, content_hash=item.content_hash,
-            fetched_at=repo.utcnow(),
-        )
-        return None if stored is not None else "already archived by another crawl"
+    def _write(self, session: Session, batch: list[ArticleItem]) -> list[Outcome]:
+        """Drop exact duplicates (of the archive or of an earlier article in the batch), insert the
+        rest in one statement, then put each in its story, in batch order."""
+        repo.lock_story_assignment(session)
+        outcomes: list[Outcome] = []
+        fresh: list[tuple[int, ArticleItem]] = []  # (position in the batch, article)
+        by_url: dict[str, str] = {}  # this batch's canonical URLs, and (source, hash) keys, to the URL
+        for item in batch:
+            text_key = f"{item.source}\0{item.content_hash}"
+            earlier = by_url.get(item.canonical_url) or by_url.get(text_key)
+            if earlier is None:
+                existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
+                earlier = existing.canonical_url if existing is not None else None
+            if earlier is not None:
+                outcomes.append(f"duplicate of {earlier}")
+                continue
+            by_url[item.canonical_url] = by_url[text_key] = item.canonical_url
+            fresh.append((len(outcomes), item))
+            outcomes.append(None)
+        now = repo.utcnow()
+        ids = repo.add_articles(session, [dict(
+            url=item.url, canonical_url=item.canonical_url, source=item.source, title=item.title,
+            author=item.author, published_at=item.published_at, language=item.language, outlet=item.outlet,
+            text=item.text, content_hash=item.content_hash, minhash=item.minhash, fetched_at=now,
+        ) for _, item in fresh])
+        for position, item in fresh:
+            article_id = ids.get(item.canonical_url)
+            if article_id is None:
+                outcomes[position] = "already archived by another crawl"
+                continue
+            repo.assign_story(session, article_id, item.minhash, title=item.title, source=item.source, when=now)
+        return outcomes
 
     def _write_alone(self, item: ArticleItem) -> Outcome:
         try:
             with session_scope(self.context.sessions) as session:
-                repo.lock_story_assignment(session)
-                outcome = self._write(session, item)
+                outcome, = self._write(session, [item])
                 self._count_template_lines(session, [item], [outcome])
                 return outcome
         except SQLAlchemyError as exc:

@@ -486,29 +486,51 @@ def story_alerted(session: Session, story_id: int | None, rule: str, article_id:
                                  Alert.article_id != article_id)) > 0
 
 
-def store_article(session: Session, signature: bytes | None, *, locked: bool = False,
-                  **fields: object) -> tuple[int | None, int | None]:
+def store_article(session: Session, signature: bytes | None, **fields: object) -> tuple[int | None, int | None]:
     """Insert an article and put it in a story, atomically: (article id, story id),
-    or (None, None) when the URL was stored by someone else first. `locked`: the
-    caller already took the story lock in this transaction (batched writes)."""
-    from monitor.dedup.signatures import band_keys
-    from monitor.dedup.stories import best_story
-
-    if not locked:
-        lock_story_assignment(session)
+    or (None, None) when the URL was stored by someone else first."""
+    lock_story_assignment(session)
     article_id = add_article(session, minhash=signature, **fields)
     if article_id is None:
         return None, None
-    when = fields["fetched_at"]
+    story_id = assign_story(session, article_id, signature, title=fields.get("title"),  # type: ignore[arg-type]
+                            source=fields["source"], when=fields["fetched_at"])  # type: ignore[arg-type]
+    return article_id, story_id
+
+
+def add_articles(session: Session, rows: Sequence[dict]) -> dict[str, int]:
+    """Insert many articles in one statement: {canonical URL: id} of those inserted (a URL
+    another writer stored first is absent). SQLite's full-text index does its work per
+    statement, so one statement for a batch costs about half of one per article.
+    Call `assign_story` for each afterwards, under the story lock."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        ids = {row["canonical_url"]: add_article(session, **row) for row in rows}
+        return {url: article_id for url, article_id in ids.items() if article_id is not None}
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    stmt = insert(_articles).values(list(rows)).on_conflict_do_nothing() \
+        .returning(_articles.c.id, _articles.c.canonical_url)
+    return {url: article_id for article_id, url in session.connection().execute(stmt)}
+
+
+def assign_story(session: Session, article_id: int, signature: bytes | None, *, title: str | None, source: str,
+                 when: datetime) -> int:
+    """Put a stored article in the story of its nearest near-duplicate, or a new story; the
+    caller holds the story lock (`lock_story_assignment`) in this transaction."""
+    from monitor.dedup.signatures import band_keys
+    from monitor.dedup.stories import best_story
+
     keys = band_keys(signature) if signature else []
     story_id, _score = best_story(signature, story_candidates(session, keys, exclude=article_id)) \
         if signature else (None, 0.0)
     if story_id is None:
-        story_id = new_story(session, article_id, fields.get("title"), when)  # type: ignore[arg-type]
+        story_id = new_story(session, article_id, title, when)
     else:
-        join_story(session, article_id, story_id, fields["source"], when)  # type: ignore[arg-type]
+        join_story(session, article_id, story_id, source, when)
     add_bands(session, article_id, keys)
-    return article_id, story_id
+    return story_id
 
 
 # --- retention and size ------------------------------------------------------------

@@ -132,7 +132,7 @@ def test_batches_are_written_in_the_background_and_reported_after_commit(archive
 def test_a_write_that_raises_is_reported_per_article_not_lost_silently(archive, monkeypatch):
     pipeline = make_pipeline(archive, batch_size=2)
 
-    def broken(session, item):  # noqa: ANN001
+    def broken(session, batch):  # noqa: ANN001
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(pipeline, "_write", broken)
