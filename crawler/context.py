@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from scrapy.exceptions import NotConfigured
@@ -26,6 +26,7 @@ class CrawlContext:
     sessions: sessionmaker[Session]
     progress: bool = True  # print one line per article/error for `newsmon crawl`
     _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
+    _writer: Executor | None = field(default=None, repr=False)
 
     def extraction_pool(self) -> ProcessPoolExecutor | None:
         """Worker processes for extraction, shared by every source in this crawl: extraction
@@ -42,10 +43,20 @@ class CrawlContext:
                 self._pool.submit(ready)
         return self._pool
 
+    def archive_writer(self) -> Executor:
+        """The thread writing article batches (crawler.archive_writer) for every source in this
+        crawl: the database works (full-text indexing, commits) while the reactor downloads."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-archive-writer")
+        return self._writer
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
 
 def set_context(context: CrawlContext | None) -> None:

@@ -31,18 +31,41 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
+BUSY_TIMEOUT_MS = 30_000
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
         cursor = dbapi_connection.cursor()
         # WAL lets the CLI read while a crawl writes; busy_timeout waits for
         # the other writer instead of failing with "database is locked".
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         # With WAL, NORMAL never corrupts the archive; a power cut may lose the last commits only.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+
+
+def _use_wal(cursor) -> None:  # noqa: ANN001
+    """Switch to WAL once; WAL is stored in the file, so later connections find it set.
+    Setting the mode can fail with "database is locked" without waiting (SQLite does not
+    call the busy handler for it), as seen with four processes opening one archive at once:
+    it is retried for as long as busy_timeout would have waited."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def make_engine(database_url: str) -> Engine:

@@ -1,5 +1,7 @@
-"""The batched store step: what one batch writes, what it drops, and that one bad
-article costs only itself. Real archives (SQLite file, PostgreSQL where it runs)."""
+"""The batched store step: what one batch writes, what it drops, that one bad
+article costs only itself, and that the pipeline reports each article once its
+batch is written by the archive writer thread. Real archives (SQLite file,
+PostgreSQL where it runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from crawler.archive_writer import write_batch
 from crawler.context import CrawlContext
 from crawler.items import ArticleItem
 from crawler.pipelines.store import StorePipeline
@@ -46,11 +49,17 @@ def archive(request, tmp_path):
     return session_factory(make_engine(url))
 
 
-def make_pipeline(sessions, **kwargs) -> StorePipeline:  # noqa: ANN001, ANN003
-    pipeline = StorePipeline(CrawlContext(config=None, sessions=sessions, progress=False), **kwargs)
+def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:  # noqa: ANN003
+    pipeline = StorePipeline(context, **kwargs)
     pipeline.spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(),
                                       logger=SimpleNamespace(debug=lambda *a: None))
     return pipeline
+
+
+@pytest.fixture
+def writer(archive):
+    """write_batch on this archive: "stored", or why not, per article."""
+    return lambda batch: [o.kind if o.kind == "stored" else o.detail for o in write_batch(archive, "agency", batch)]
 
 
 def article(n: int, text: str, source: str = "agency") -> ArticleItem:
@@ -70,82 +79,84 @@ def stored_urls(sessions) -> list[str]:  # noqa: ANN001
     ("same text, same source, one batch", [(1, 0, "agency"), (2, 0, "agency")], [None, "duplicate"]),
     ("same text, another outlet: kept for the story", [(1, 0, "agency"), (2, 0, "farm")], [None, None]),
 ], ids=lambda case: case[0])
-def test_one_batch_outcomes(archive, case):
+def test_one_batch_outcomes(archive, writer, case):
     _name, specs, expected = case
-    pipeline = make_pipeline(archive)
-    outcomes = pipeline._write_batch([article(n, TEXTS[t], source) for n, t, source in specs])
-    assert [o if o is None else o.split()[0] for o in outcomes] == expected
+    outcomes = writer([article(n, TEXTS[t], source) for n, t, source in specs])
+    assert [None if o == "stored" else o.split()[0] for o in outcomes] == expected
     assert len(stored_urls(archive)) == expected.count(None)
 
 
-def test_copies_from_two_outlets_share_a_story(archive):
-    make_pipeline(archive)._write_batch([article(1, TEXTS[4], "agency"), article(2, TEXTS[4], "farm")])
+def test_copies_from_two_outlets_share_a_story(archive, writer):
+    writer([article(1, TEXTS[4], "agency"), article(2, TEXTS[4], "farm")])
     with session_scope(archive) as s:
         assert len({story for story in s.scalars(select(Article.story_id))}) == 1
 
 
-def test_an_archived_url_is_a_duplicate_in_a_later_batch(archive):
-    pipeline = make_pipeline(archive)
-    assert pipeline._write_batch([article(1, TEXTS[0])]) == [None]
-    outcome, = pipeline._write_batch([article(1, TEXTS[1])])
+def test_an_archived_url_is_a_duplicate_in_a_later_batch(archive, writer):
+    assert writer([article(1, TEXTS[0])]) == ["stored"]
+    outcome, = writer([article(1, TEXTS[1])])
     assert outcome.startswith("duplicate of http://agency.example/1")
 
 
-def test_one_bad_article_costs_only_itself(archive):
+def test_one_bad_article_costs_only_itself(archive, writer):
     bad = article(2, TEXTS[1])
     bad.text = None  # NOT NULL: the batch transaction fails, then each article is written alone
-    outcomes = make_pipeline(archive)._write_batch([article(1, TEXTS[0]), bad, article(3, TEXTS[2])])
-    assert outcomes[0] is None and outcomes[2] is None
-    assert isinstance(outcomes[1], Exception)
+    outcomes = writer([article(1, TEXTS[0]), bad, article(3, TEXTS[2])])
+    assert outcomes[0] == outcomes[2] == "stored"
+    assert outcomes[1].startswith("archive write failed: IntegrityError")
     assert stored_urls(archive) == ["http://agency.example/1", "http://agency.example/3"]
 
 
-def test_template_lines_are_counted_for_stored_articles_only(archive):
+def test_template_lines_are_counted_for_stored_articles_only(archive, writer):
     text = TEXTS[0] + "\n\nThis website uses cookies to improve your experience."
-    make_pipeline(archive)._write_batch([article(1, text), article(2, text)])  # the second is a duplicate
+    writer([article(1, text), article(2, text)])  # the second is a duplicate
     with session_scope(archive) as s:
         counts = {row.line_text: row.article_count for row in s.scalars(select(BoilerplateLine))}
     assert counts and set(counts.values()) == {1}
 
 
-def test_batches_are_written_in_the_background_and_reported_after_commit(archive):
-    """Through process_item: full batches go to the writer thread; the rest is written on close."""
-    pipeline = make_pipeline(archive, batch_size=3)
-    runlog = pipeline.spider.runlog
-    items = [article(n, TEXTS[n % len(TEXTS)] + f"\n\nUpdate {n}: a paragraph only this article has.")
-             for n in range(7)]
-    items.append(article(99, items[0].text))  # a copy of the first, same source: dropped
-
+def run_pipeline(pipeline: StorePipeline, items: list[ArticleItem]) -> None:
     async def crawl() -> None:
         for item in items:
             result = pipeline.process_item(item, pipeline.spider)
             assert result is item  # never held back while the backlog is small
             await asyncio.sleep(0)
-        await pipeline._drain()
+        await pipeline.close_spider(pipeline.spider)
 
     asyncio.run(crawl())
+
+
+def test_batches_go_to_the_writer_and_are_reported_after_commit(archive):
+    """Through process_item: full batches go to the archive writer thread; the rest is written
+    on close."""
+    context = CrawlContext(config=None, sessions=archive, progress=False)
+    pipeline = make_pipeline(context, batch_size=3)
+    items = [article(n, TEXTS[n % len(TEXTS)] + f"\n\nUpdate {n}: a paragraph only this article has.")
+             for n in range(7)]
+    items.append(article(99, items[0].text))  # a copy of the first, same source: dropped
+    try:
+        run_pipeline(pipeline, items)
+    finally:
+        context.close()
+    runlog = pipeline.spider.runlog
     assert sorted(runlog.new) == sorted(i.url for i in items[:7])
     assert runlog.counts == {"duplicates": 1} and runlog.errors == []
     assert len(stored_urls(archive)) == 7 and pipeline.pending == []
 
 
-def test_a_write_that_raises_is_reported_per_article_not_lost_silently(archive, monkeypatch):
-    pipeline = make_pipeline(archive, batch_size=2)
-
-    def broken(session, batch):  # noqa: ANN001
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(pipeline, "_write", broken)
-
-    async def crawl() -> None:
-        for n in range(2):
-            pipeline.process_item(article(n, TEXTS[n]), pipeline.spider)
-        await pipeline._drain()
-
-    asyncio.run(crawl())
+def test_failed_writes_are_reported_per_article(tmp_path):
+    """A writer that cannot write (here: the archive was never migrated) fails each article
+    with the reason, counts nothing as stored, and the crawl goes on."""
+    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"))
+    context = CrawlContext(config=None, sessions=sessions, progress=False)
+    pipeline = make_pipeline(context, batch_size=2)
+    try:
+        run_pipeline(pipeline, [article(n, TEXTS[n]) for n in range(3)])
+    finally:
+        context.close()
     runlog = pipeline.spider.runlog
-    assert [url for url, _ in runlog.errors] == ["http://agency.example/0", "http://agency.example/1"]
-    assert all("disk on fire" in message for _, message in runlog.errors)
+    assert [url for url, _ in runlog.errors] == [f"http://agency.example/{n}" for n in range(3)]
+    assert all(message.startswith("archive write failed") for _, message in runlog.errors)
     assert runlog.new == []
 
 
