@@ -3,14 +3,18 @@ worker imports only extraction and signatures, not Scrapy and the archive."""
 
 from __future__ import annotations
 
+from monitor.dedup import content_hash
 from monitor.dedup.signatures import minhash
 from monitor.extract import ExtractedArticle, extract_article
 
 
-def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None]:  # noqa: ANN003
-    """The text and its near-duplicate signature, both CPU-bound."""
+def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None, str | None]:  # noqa: ANN003
+    """The text, its near-duplicate signature and its content hash: all CPU-bound, all done
+    here so the crawl process keeps its CPU for downloading."""
     result = extract_article(body, **kwargs)
-    return result, (minhash(result.text) if result.text else None)
+    if not result.text:
+        return result, None, None
+    return result, minhash(result.text), content_hash(result.text)
 
 
 def ready() -> bool:

@@ -8,7 +8,6 @@ stored and what alerts arrived. Ends by itself.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from replay.environment import REPO_ROOT, WEBHOOK_SECRET, ReplayEnvironment
 

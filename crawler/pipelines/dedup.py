@@ -24,7 +24,7 @@ class DedupPipeline:
         return cls(get_context(cls.__name__))
 
     def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
-        item.content_hash = content_hash(item.text)
+        item.content_hash = item.content_hash or content_hash(item.text)  # the extraction worker's, usually
         if not spider.source.revisit:
             return item
         with session_scope(self.context.sessions) as session:

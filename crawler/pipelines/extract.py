@@ -59,7 +59,8 @@ class ExtractPipeline:
                       hints=spider.source.hints, boilerplate=self.boilerplate)
         pool = self.context.extraction_pool()
         try:
-            result, item.minhash = await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
+            result, item.minhash, item.content_hash = \
+                await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
         except BrokenProcessPool as exc:  # a worker died (out of memory?): this page only
             spider.runlog.error(spider, "extract", item.url, f"extraction worker died: {exc}")
             raise DropItem(f"extraction failed: {item.url}") from exc

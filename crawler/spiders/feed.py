@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import feedparser
+import scrapy
 from scrapy.http import Response
 
 from crawler.spiders.base import SourceSpider

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import lxml.html
 import trafilatura
+from trafilatura.settings import Extractor
 from lxml import etree
 
 from monitor.config import ExtractHints
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[1-6]|table|br)\b", re.IGNORECASE)
 # Comments go at parse time: removing them later would take their tail text
 # (the rest of the sentence) with them.
+# Built once: trafilatura otherwise builds its options object for every page.
+_TRAFILATURA = Extractor(output_format="python", fast=True, comments=False, tables=True, dedup=False,
+                         with_metadata=False)
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
 
@@ -83,7 +87,7 @@ def _extract_bytes(body: bytes, url: str | None, content_type: str | None, hints
         return _empty("not an HTML page (no HTML tags found)", encoding)
     cut_note = f" (page truncated at {_size(max_bytes)})" if truncated else ""
     try:
-        result = _extract(html, encoding, url, hints, boilerplate, cut_note)
+        result = _extract(html, encoding, hints, boilerplate, cut_note)
     except (RecursionError, MemoryError, ValueError, etree.LxmlError) as exc:
         return _empty(f"page could not be parsed: {exc.__class__.__name__}{cut_note}", encoding)
     if result.text and (why := _not_an_article(result.text)):
@@ -117,7 +121,9 @@ MIN_CHARS = 120
 MIN_CJK_CHARS = 40
 MIN_PARAGRAPH = 60  # characters (CJK count triple) in the longest paragraph of any real article
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boilerplate: frozenset[str],
+
+
+def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozenset[str],
              cut_note: str) -> ExtractedArticle:
     tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=_PARSER)
     hinted = hinted_date(tree, hints)
@@ -137,8 +143,7 @@ def _extract(html: str, encoding: str, url: str | None, hints: ExtractHints, boi
     # chrome removal they did not help on the benchmark pages (F1 0.9765 with them,
     # 0.9768 without) but cost a quarter of trafilatura's time, and are quadratic
     # in the number of blocks on huge pages.
-    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, include_comments=False,
-                                      include_tables=True, favor_precision=False, deduplicate=False, fast=True)
+    doc = trafilatura.bare_extraction(tree, options=_TRAFILATURA)
     if doc is None:
         why = "elements nested too deeply to be an article page" if too_deep(tree) else "no article text found"
         return _empty(why + cut_note, encoding, title=title, captions=tuple(captions))

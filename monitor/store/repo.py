@@ -316,13 +316,13 @@ def count_template_lines(session: Session, source: str, lines: Mapping[tuple[str
     existing = {row.line_hash: row for row in session.scalars(select(BoilerplateLine).where(
         BoilerplateLine.source == source, BoilerplateLine.line_hash.in_(hashes)))}
     new_rows = []
-    for (line_hash, text), count in lines.items():
+    for (line_hash, line_text), count in lines.items():
         row = existing.get(line_hash)
         if row is not None:
             row.article_count += count
             row.last_seen = when
         else:
-            new_rows.append(dict(source=source, line_hash=line_hash, line_text=text, article_count=count,
+            new_rows.append(dict(source=source, line_hash=line_hash, line_text=line_text, article_count=count,
                                  first_seen=when, last_seen=when))
     if new_rows:  # one multi-row INSERT; a concurrent crawl's rows win a tie (counts stay approximate)
         dialect = session.get_bind().dialect.name

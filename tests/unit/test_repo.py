@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.store import repo
-from monitor.store.models import Alert, Article
+from monitor.store.models import Alert
 from monitor.store.session import make_engine, migrate, schema_is_current, session_factory, session_scope
 
 
