@@ -32,7 +32,7 @@ _rng = np.random.RandomState(20240301)  # fixed: signatures must compare across 
 _A = _rng.randint(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _B = _rng.randint(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")  # a CJK character, or a run of other letters and digits
 
 
 def tokens(text: str) -> list[str]:
@@ -55,7 +55,9 @@ def minhash(text: str) -> bytes:
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4").tobytes()
     # (a*x + b) mod p for every permutation and shingle; the product wraps at 2**64, which
     # keeps it a well-mixed hash (the datasketch construction).
-    values = (np.outer(_A, hashes) + _B[:, None]) % _PRIME
+    values = np.outer(_A, hashes)
+    values += _B[:, None]  # in place: temporaries of NUM_PERM x shingles cost more than the arithmetic
+    np.remainder(values, _PRIME, out=values)
     return (values.min(axis=1) & np.uint64(0xFFFFFFFF)).astype("<u4").tobytes()
 
 

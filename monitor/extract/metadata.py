@@ -44,18 +44,26 @@ def _join_back(title: str, parts: list[str]) -> str:
 _LATIN = re.compile(r"[A-Za-z]")
 
 
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def detect_language(text: str) -> str | None:
     sample = text[:2000]
-    letters = len(_LETTER.findall(sample))
+    # Letters are counted as ASCII ones (deleted from the ASCII bytes: one pass in C) plus
+    # the others, so mostly-Latin text does not build a list of every letter.
+    ascii_bytes = sample.encode("ascii", "ignore")
+    latin = len(ascii_bytes) - len(ascii_bytes.translate(None, _ASCII_LETTERS))
+    letters = latin + (0 if sample.isascii() else len(_NON_ASCII_LETTER.findall(sample)))
     if not letters:
         return None
-    if len(_KANA.findall(sample)) / letters > 0.05:
-        return "ja"
-    if len(_HANGUL.findall(sample)) / letters > 0.2:
-        return "ko"
-    if len(_CJK.findall(sample)) / letters > 0.2:
-        return "zh"
-    latin = len(_LATIN.findall(sample))
+    if not sample.isascii():
+        if len(_KANA.findall(sample)) / letters > 0.05:
+            return "ja"
+        if len(_HANGUL.findall(sample)) / letters > 0.2:
+            return "ko"
+        if len(_CJK.findall(sample)) / letters > 0.2:
+            return "zh"
     if latin / letters > 0.8:
         return "en" if _looks_english(sample) else None
     return None

@@ -28,6 +28,7 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
     title_key = normalize_text(title) if title else None
     head_titles = {normalize_text(t) for t in title_variants} - {""}
     kept: list[str] = []
+    kept_keys: list[str] = []
     lines = [_strip_table_row(" ".join(line.split())) for line in raw.splitlines()]
     lines = [line for line in lines if line]
     for i, line in enumerate(lines):
@@ -46,16 +47,17 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
         if chrome.is_bare_value(line):
             continue
         kept.append(line)
-    result.text = "\n\n".join(_drop_repeats(kept))
+        kept_keys.append(key)
+    result.text = "\n\n".join(_drop_repeats(kept, kept_keys))
     return result
 
 
-def _drop_repeats(lines: list[str]) -> list[str]:
+def _drop_repeats(lines: list[str], keys: list[str] | None = None) -> list[str]:
     """Content farms repeat whole prose paragraphs: keep the first copy.
     Short lines, list items and recipe or table lines repeat legitimately
     (meal plans), and so does a short question asked again between different
     answers (interviews) - unless it repeats in a run with its neighbours."""
-    keys = [normalize_text(line) for line in lines]
+    keys = keys if keys is not None else [normalize_text(line) for line in lines]
     first: dict[str, int] = {}
     kept = []
     for i, (line, key) in enumerate(zip(lines, keys)):
