@@ -5,10 +5,11 @@ lock and a session per article cost more than extracting the article. A batch
 is written when it is full, when its oldest article has waited MAX_WAIT
 seconds, and when the spider closes, by the crawl's archive writer thread
 (crawler.archive_writer): the database works (full-text indexing, commits)
-while the reactor goes on downloading. One batch of a spider is written at a time; when articles pile up faster than they are written, the
-pipeline makes Scrapy wait. An article is reported new only once its batch has
-committed; one the process never wrote is simply fetched again next cycle,
-because only archived URLs are skipped.
+while the reactor goes on downloading. One batch of a spider is written at a
+time; when articles pile up faster than they are written, the pipeline makes
+Scrapy wait. An article is reported new only once its batch has committed; one
+the process never wrote is simply fetched again next cycle, because only
+archived URLs are skipped.
 
 The exact-duplicate check (same URL, or the same text from the same source)
 runs inside the batch's transaction, so two copies within one batch are caught

@@ -44,7 +44,10 @@ class RecordingRunLog:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def archive(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     migrate(url)
     return session_factory(make_engine(url))
 
@@ -167,3 +170,61 @@ def test_store_article_without_the_lock_held_takes_it(archive):
             s, minhash(TEXTS[0]), url="http://x/1", canonical_url="http://x/1", source="agency", title="t",
             text=TEXTS[0], content_hash=content_hash(TEXTS[0]), fetched_at=repo.utcnow())
     assert article_id is not None and story_id is not None
+
+
+def test_a_slow_archive_makes_scrapy_wait_instead_of_piling_up(archive, monkeypatch):
+    """While a batch is being written, at most MAX_BACKLOG articles wait; the next one is held
+    (process_item returns an awaitable) until the writer catches up, and nothing is lost."""
+    import threading
+
+    from crawler.pipelines import store
+
+    release = threading.Event()
+    real_write = store.write_batch
+
+    def slow_write(*args):  # noqa: ANN002
+        release.wait(30)
+        return real_write(*args)
+
+    monkeypatch.setattr(store, "write_batch", slow_write)
+    context = CrawlContext(config=None, sessions=archive, progress=False)
+    pipeline = make_pipeline(context, batch_size=2)
+    items = [article(n, f"Paragraph {n}: " + " ".join(f"w{n}x{i}" for i in range(60)))
+             for n in range(2 + store.MAX_BACKLOG + 1)]
+
+    async def crawl() -> bool:
+        held = False
+        for item in items:
+            result = pipeline.process_item(item, pipeline.spider)
+            if result is not item:  # held back: the writer is busy and the backlog is full
+                held = True
+                release.set()
+                assert await result is item
+        await pipeline.close_spider(pipeline.spider)
+        return held
+
+    try:
+        assert asyncio.run(crawl())
+    finally:
+        release.set()
+        context.close()
+    assert len(pipeline.spider.runlog.new) == len(items) and len(stored_urls(archive)) == len(items)
+
+
+def test_a_lone_article_is_written_after_max_wait(archive):
+    """A slow site's one new article does not wait for a full batch (the timer calls _flush_if_stale)."""
+    context = CrawlContext(config=None, sessions=archive, progress=False)
+    pipeline = make_pipeline(context, batch_size=50, max_wait=0.0)
+
+    async def crawl() -> None:
+        pipeline.process_item(article(1, TEXTS[0]), pipeline.spider)
+        pipeline._flush_if_stale()
+        assert pipeline.pending == [] and pipeline._writing is not None
+        await asyncio.wait([pipeline._writing])
+        await asyncio.sleep(0)  # let the done-callback report
+
+    try:
+        asyncio.run(crawl())
+    finally:
+        context.close()
+    assert pipeline.spider.runlog.new == ["http://agency.example/1"]
