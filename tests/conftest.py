@@ -51,6 +51,16 @@ def migrated_sqlite(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def archive_url(request, tmp_path: Path) -> str:
+    """A migrated archive on each backend: a SQLite file, and a fresh PostgreSQL database."""
+    from monitor.store.session import migrate
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    migrate(url)
+    return url
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""

@@ -7,7 +7,7 @@ import pytest
 from monitor.rules import Document, compile_query
 from monitor.store import repo
 from monitor.store.search import search
-from monitor.store.session import make_engine, migrate, session_factory, session_scope
+from monitor.store.session import make_engine, session_factory, session_scope
 
 ARTICLES = [
     ("xinhua", "Satellite maker expands in Changchun", "The company launched 41 satellites at once.", "en"),
@@ -21,11 +21,9 @@ QUERIES = ["satellit*", "新质生产力", "新质生产力 OR railway", "chip",
            "lang:zh", "科技 上海", "semiconductor AND railway", "ab"]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def sessions(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    migrate(url)
-    factory = session_factory(make_engine(url))
+@pytest.fixture
+def sessions(archive_url):
+    factory = session_factory(make_engine(archive_url))
     with session_scope(factory) as s:
         for n, (source, title, text, lang) in enumerate(ARTICLES):
             repo.add_article(s, url=f"http://x/{n}", canonical_url=f"http://x/{n}", source=source, title=title,

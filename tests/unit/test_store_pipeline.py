@@ -20,7 +20,7 @@ from monitor.dedup import content_hash
 from monitor.dedup.signatures import minhash
 from monitor.store import repo
 from monitor.store.models import Article, BoilerplateLine
-from monitor.store.session import make_engine, migrate, session_factory, session_scope
+from monitor.store.session import make_engine, session_factory, session_scope
 
 SEEDS = Path(__file__).resolve().parents[2] / "replay" / "seeds"
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
@@ -42,14 +42,9 @@ class RecordingRunLog:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def archive(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate(url)
-    return session_factory(make_engine(url))
+@pytest.fixture
+def archive(archive_url):
+    return session_factory(make_engine(archive_url))
 
 
 def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:  # noqa: ANN003

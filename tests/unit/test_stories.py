@@ -12,7 +12,7 @@ from monitor.dedup.signatures import BANDS, NUM_PERM, band_keys, minhash, simila
 from monitor.dedup.stories import SAME_STORY, best_story
 from monitor.store import repo
 from monitor.store.models import Article, Story
-from monitor.store.session import make_engine, migrate, session_factory, session_scope
+from monitor.store.session import make_engine, session_factory, session_scope
 
 SEEDS = Path(__file__).resolve().parents[2] / "replay" / "seeds"
 TEXTS = {p.name[:3]: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
@@ -60,11 +60,9 @@ def test_best_story_prefers_most_similar_then_oldest():
     assert best_story(sig, [(5, 50, far)]) == (None, 0.0)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def archive(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    migrate(url)
-    return url
+@pytest.fixture
+def archive(archive_url):
+    return archive_url
 
 
 def _store(url: str, n: int, source: str, text: str) -> tuple[int | None, int | None]:
