@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         repo.forget_seen_urls(session, repo.utcnow() - timedelta(seconds=config.crawl.seen_url_retention))
     context = CrawlContext(config=config, sessions=sessions, progress=not args.quiet)
     set_context(context)
-    process = CrawlerProcess(build_settings(config, log_level=args.log_level), install_root_handler=True)
+    process = CrawlerProcess(build_settings(config, log_level=args.log_level))
     for name in names:
         source = config.sources[name]
         try:

@@ -6,7 +6,7 @@ and are shared by every worker."""
 
 from __future__ import annotations
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -18,14 +18,16 @@ META_KEY = "newsmon_conditional"
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, context: CrawlContext):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
         self.context = context
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
         # A source with a revisit policy must see its whole listing each cycle: pages can change
         # without the listing changing.
         if not request.meta.get(META_KEY) or spider.source.revisit:
@@ -39,7 +41,8 @@ class ConditionalRequestMiddleware:
                     request.headers.setdefault(b"If-Modified-Since", saved.last_modified.encode("latin-1"))
         return None
 
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response:
+        spider = self.crawler.spider
         if request.meta.get(META_KEY) and response.status == 200:
             etag = response.headers.get(b"ETag")
             modified = response.headers.get(b"Last-Modified")

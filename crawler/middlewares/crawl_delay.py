@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from protego import Protego
-from scrapy import Request, Spider, signals
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -25,7 +25,7 @@ class CrawlDelayMiddleware:
         crawler.signals.connect(middleware._enforce, signal=signals.response_downloaded)
         return middleware
 
-    def _enforce(self, response: Response, request: Request, spider: Spider) -> None:
+    def _enforce(self, request: Request, **_signal_args: object) -> None:
         host = urlsplit(request.url).hostname or ""
         delay = self.delays.get(host)
         if delay:
@@ -34,11 +34,12 @@ class CrawlDelayMiddleware:
                 slot.delay = delay
                 slot.randomize_delay = False
 
-    def process_request(self, request: Request, spider: Spider) -> None:
-        self._enforce(None, request, spider)
+    def process_request(self, request: Request) -> None:
+        self._enforce(request)
         return None
 
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response:
+        spider = self.crawler.spider
         if urlsplit(request.url).path == "/robots.txt" and response.status == 200:
             try:
                 robots = Protego.parse(response.text if hasattr(response, "text") else response.body.decode())

@@ -13,7 +13,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -42,16 +42,18 @@ def retry_after_seconds(value: bytes | None, now: datetime) -> float | None:
 
 
 class RetryAfterMiddleware:
-    def __init__(self, context: CrawlContext):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
         self.context = context
+        self.crawler = crawler
         self.max_wait = context.config.crawl.max_retry_after
         self.retry_times = context.config.crawl.retry_times
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    async def process_response(self, request: Request, response: Response, spider: Spider) -> Request | Response:
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        spider = self.crawler.spider
         if response.status not in THROTTLE_STATUSES and response.status not in SERVER_TROUBLE:
             return response
         now = datetime.now(timezone.utc)

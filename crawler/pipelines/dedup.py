@@ -16,14 +16,16 @@ from monitor.store.session import session_scope
 
 
 class DedupPipeline:
-    def __init__(self, context: CrawlContext):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
         self.context = context
+        self.crawler = crawler  # its spider is the one this pipeline serves
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        spider = self.crawler.spider
         item.content_hash = item.content_hash or content_hash(item.text)  # the extraction worker's, usually
         if not spider.source.revisit:
             return item

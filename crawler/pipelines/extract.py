@@ -32,16 +32,18 @@ def parse_published(value: str | None) -> datetime | None:
 
 
 class ExtractPipeline:
-    def __init__(self, context: CrawlContext):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
         self.context = context
+        self.crawler = crawler  # its spider is the one this pipeline serves
         self.boilerplate: frozenset[str] = frozenset()
         self._since_reload = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    def open_spider(self, spider) -> None:  # noqa: ANN001
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
         self.context.extraction_pool()  # workers start now, while the listings download
         self._reload(spider)
 
@@ -51,7 +53,8 @@ class ExtractPipeline:
             self.boilerplate = repo.learned_boilerplate(session, spider.source.name, MIN_ARTICLES)
         self._since_reload = 0
 
-    async def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+    async def process_item(self, item: ArticleItem) -> ArticleItem:
+        spider = self.crawler.spider
         self._since_reload += 1
         if self._since_reload >= RELOAD_EVERY:
             self._reload(spider)

@@ -24,14 +24,16 @@ def choose_canonical(url: str, declared: str | None) -> str:
 
 
 class NormalizePipeline:
-    def __init__(self, context: CrawlContext):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
         self.context = context
+        self.crawler = crawler  # its spider is the one this pipeline serves
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    def process_item(self, item: ArticleItem, spider) -> ArticleItem:  # noqa: ANN001
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        spider = self.crawler.spider
         item.canonical_url = choose_canonical(item.url, item.declared_canonical)
         if item.canonical_url == canonical_url(item.requested_url or item.url):
             return item  # the spider checked this URL before fetching it

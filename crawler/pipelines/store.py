@@ -39,8 +39,10 @@ MAX_BACKLOG = 4 * BATCH_SIZE  # articles waiting while a batch is written, befor
 
 
 class StorePipeline:
-    def __init__(self, context: CrawlContext, batch_size: int = BATCH_SIZE, max_wait: float = MAX_WAIT):
+    def __init__(self, context: CrawlContext, crawler: Crawler | None = None, batch_size: int = BATCH_SIZE,
+                 max_wait: float = MAX_WAIT):
         self.context = context
+        self.crawler = crawler
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.pending: list[ArticleItem] = []
@@ -51,14 +53,14 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(get_context(cls.__name__))
+        return cls(get_context(cls.__name__), crawler)
 
-    def open_spider(self, spider) -> None:  # noqa: ANN001
-        self.spider = spider
+    def open_spider(self) -> None:
+        self.spider = self.crawler.spider
         self._timer = task.LoopingCall(self._flush_if_stale)
         self._timer.start(self.max_wait, now=False)
 
-    async def close_spider(self, spider) -> None:  # noqa: ANN001
+    async def close_spider(self) -> None:
         """Write everything still waiting."""
         if self._timer is not None and self._timer.running:
             self._timer.stop()
@@ -67,7 +69,7 @@ class StorePipeline:
                 self._start_batch()
             await asyncio.wait([self._writing])  # its outcome is reported by _written, not raised here
 
-    def process_item(self, item: ArticleItem, spider):  # noqa: ANN001, ANN201
+    def process_item(self, item: ArticleItem):  # noqa: ANN201
         if item.revision_of is not None:
             self._store_revision(item)
             return item

@@ -116,10 +116,10 @@ def test_template_lines_are_counted_for_stored_articles_only(archive, writer):
 def run_pipeline(pipeline: StorePipeline, items: list[ArticleItem]) -> None:
     async def crawl() -> None:
         for item in items:
-            result = pipeline.process_item(item, pipeline.spider)
+            result = pipeline.process_item(item)
             assert result is item  # never held back while the backlog is small
             await asyncio.sleep(0)
-        await pipeline.close_spider(pipeline.spider)
+        await pipeline.close_spider()
 
     asyncio.run(crawl())
 
@@ -190,12 +190,12 @@ def test_a_slow_archive_makes_scrapy_wait_instead_of_piling_up(archive, monkeypa
     async def crawl() -> bool:
         held = False
         for item in items:
-            result = pipeline.process_item(item, pipeline.spider)
+            result = pipeline.process_item(item)
             if result is not item:  # held back: the writer is busy and the backlog is full
                 held = True
                 release.set()
                 assert await result is item
-        await pipeline.close_spider(pipeline.spider)
+        await pipeline.close_spider()
         return held
 
     try:
@@ -212,7 +212,7 @@ def test_a_lone_article_is_written_after_max_wait(archive):
     pipeline = make_pipeline(context, batch_size=50, max_wait=0.0)
 
     async def crawl() -> None:
-        pipeline.process_item(article(1, TEXTS[0]), pipeline.spider)
+        pipeline.process_item(article(1, TEXTS[0]))
         pipeline._flush_if_stale()
         assert pipeline.pending == [] and pipeline._writing is not None
         await asyncio.wait([pipeline._writing])
