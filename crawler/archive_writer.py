@@ -18,6 +18,7 @@ from monitor.extract.boilerplate import template_candidates
 from monitor.store import repo
 from monitor.store.session import session_scope
 
+
 class Outcome(NamedTuple):
     """What became of one article: stored, a duplicate (detail says of what), or failed (detail says why)."""
 

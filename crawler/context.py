@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from scrapy.exceptions import NotConfigured
@@ -26,7 +26,7 @@ class CrawlContext:
     sessions: sessionmaker[Session]
     progress: bool = True  # print one line per article/error for `newsmon crawl`
     _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
-    _writer: Executor | None = field(default=None, repr=False)
+    _writer: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     def extraction_pool(self) -> ProcessPoolExecutor | None:
         """Worker processes for extraction, shared by every source in this crawl: extraction
@@ -43,7 +43,7 @@ class CrawlContext:
                 self._pool.submit(ready)
         return self._pool
 
-    def archive_writer(self) -> Executor:
+    def archive_writer(self) -> ThreadPoolExecutor:
         """The thread writing article batches (crawler.archive_writer) for every source in this
         crawl: the database works (full-text indexing, commits) while the reactor downloads."""
         if self._writer is None:
