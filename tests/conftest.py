@@ -56,7 +56,10 @@ def archive_url(request, tmp_path: Path) -> str:
     """A migrated archive on each backend: a SQLite file, and a fresh PostgreSQL database."""
     from monitor.store.session import migrate
 
-    url = f"sqlite:///{tmp_path / 'a.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     migrate(url)
     return url
 
