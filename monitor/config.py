@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
@@ -101,6 +102,7 @@ class EmailChannelConfig(_Strict):
     to: list[str] = Field(min_length=1)
     timeout: Duration = 30.0
     subject_prefix: str = "[newsmon]"
+    ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
 
 
 class WebhookChannelConfig(_Strict):
@@ -109,6 +111,7 @@ class WebhookChannelConfig(_Strict):
     secret: SecretStr | None = None  # HMAC-SHA256 signing key
     timeout: Duration = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
+    ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
 
     @field_validator("secret", mode="before")
     @classmethod

@@ -197,9 +197,11 @@ class ReceivedRequest:
 
 class WebhookReceiver:
     """A real HTTP server on 127.0.0.1 that records every POST and answers 200,
-    or what `fail_next` asks for; `delay` makes it slow to answer."""
+    or what `fail_next` asks for; `delay` makes it slow to answer. With
+    `tls_context` it speaks HTTPS (tests give it a certificate of their own CA)."""
 
-    def __init__(self, port: int = 0, echo: bool = False, secret: str | None = None):
+    def __init__(self, port: int = 0, echo: bool = False, secret: str | None = None,
+                 tls_context: ssl.SSLContext | None = None):
         self.requests: list[ReceivedRequest] = []
         self.lock = threading.Lock()
         self.echo = echo
@@ -209,7 +211,9 @@ class WebhookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/newsmon"
+        if tls_context is not None:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls_context else 'http'}://127.0.0.1:{self.port}/newsmon"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"webhook-receiver-{self.port}", daemon=True)
 

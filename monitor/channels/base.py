@@ -7,10 +7,18 @@ guided by DeliveryError.permanent.
 
 from __future__ import annotations
 
+import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificate checks against the system's CAs, or only against `ca_file` (a channel's
+    `ca_file`: servers with certificates from a private CA)."""
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
 
 @dataclass(frozen=True)

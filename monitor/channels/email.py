@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from html import escape
 
-from monitor.channels.base import AlertMessage, Channel
+from monitor.channels.base import AlertMessage, Channel, tls_context
 from monitor.config import EmailChannelConfig
 from monitor.errors import DeliveryError
 
@@ -106,10 +106,10 @@ def _html_body(message: AlertMessage, title: str) -> str:
 
 class EmailChannel(Channel):
     def __init__(self, name: str, config: EmailChannelConfig, ssl_context: ssl.SSLContext | None = None):
-        """`ssl_context` replaces the system trust store (tests pass one trusting their own CA)."""
+        """`ssl_context`, when given, replaces the one built from the config's `ca_file`."""
         super().__init__(name)
         self.config = config
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.ssl_context = ssl_context or tls_context(config.ca_file)
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
 
@@ -215,7 +215,8 @@ class EmailChannel(Channel):
             return f"{where} closed the connection unexpectedly ({exc or 'no reason given'})", False
         if isinstance(exc, ssl.SSLCertVerificationError):
             return (f"the TLS certificate of {where} is not trusted ({exc.verify_message}); "
-                    "check `host` against the certificate's name", False)
+                    "check `host` against the certificate's name, or set `ca_file` to the PEM certificate "
+                    "of the CA that signed it", False)
         if isinstance(exc, ssl.SSLError):
             return (f"TLS with {where} failed ({exc.reason or exc}); check `security`: ssl is "
                     "implicit TLS (usually port 465), starttls upgrades a plain connection (usually 587)", False)

@@ -40,7 +40,7 @@ import time
 import httpx
 
 from monitor import __version__
-from monitor.channels.base import AlertMessage, Channel
+from monitor.channels.base import AlertMessage, Channel, tls_context
 from monitor.config import WebhookChannelConfig
 from monitor.errors import DeliveryError
 
@@ -87,8 +87,9 @@ class WebhookChannel(Channel):
     def client(self) -> httpx.Client:
         # One client per channel: its connection pool keeps the receiver's connection alive.
         if self._client is None:
+            verify = tls_context(self.config.ca_file) if self.config.ca_file else True
             self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=False,
-                                        transport=self._transport,
+                                        transport=self._transport, verify=verify,
                                         headers={"User-Agent": f"newsmon/{__version__} (webhook)"})
         return self._client
 
@@ -115,6 +116,10 @@ class WebhookChannel(Channel):
             raise DeliveryError(self.name, f"timed out: no answer from {where} within "
                                 f"{self.config.timeout:g}s; will retry") from None
         except httpx.HTTPError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise DeliveryError(self.name, f"the TLS certificate of {where} is not trusted ({exc}); check "
+                                    "`url`'s host against the certificate's name, or set `ca_file` to the PEM "
+                                    "certificate of the CA that signed it") from None
             raise DeliveryError(self.name, f"cannot reach {where} ({exc.__class__.__name__}: {exc}); "
                                 "is the receiver running and is `url` right?") from None
         status = response.status_code

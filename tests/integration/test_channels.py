@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -48,8 +49,16 @@ def hook(url: str, **extra) -> WebhookChannel:
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+def tls(tls_ca) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """(server context, client context trusting it) for a self-signed 127.0.0.1 certificate."""
+    server, ca_file = tls_ca
+    return server, ssl.create_default_context(cafile=str(ca_file))
+
+
+@pytest.fixture(scope="module")
+def tls_ca(tmp_path_factory) -> tuple[ssl.SSLContext, Path]:
+    """(server context, the PEM file of the private CA that signed its certificate): the
+    certificate for 127.0.0.1 is its own CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "newsmon test 127.0.0.1")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -74,7 +83,7 @@ def tls(tmp_path_factory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
                                            serialization.NoEncryption()))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_file, key_file)
-    return server, ssl.create_default_context(cafile=str(cert_file))
+    return server, cert_file
 
 
 # --- email -----------------------------------------------------------------------
@@ -132,6 +141,18 @@ def test_email_wrong_password_is_permanent_and_never_shown(tls):
     assert error.permanent and error.channel == "mail"
     assert "refused the login as 'alerts'" in str(error) and "535" in str(error)
     assert "wrong-Xy9" not in str(error) and "wrong-Xy9" not in repr(error.args)
+
+
+def test_email_to_a_private_ca_server_with_ca_file(tls_ca):
+    """The config's `ca_file` is what the channel trusts: no code-level context needed."""
+    server_ctx, ca_file = tls_ca
+    with SmtpSink(tls_context=server_ctx, credentials=("alerts", PASSWORD)) as smtp:
+        config = email_config(smtp.port, security="starttls", username="alerts", password=PASSWORD,
+                              ca_file=str(ca_file))
+        with EmailChannel("mail", config) as channel:
+            channel.send(MESSAGE)
+        (received,) = smtp.wait_for(1)
+    assert received["X-Newsmon-Alert-Id"] == "42"
 
 
 def test_email_untrusted_certificate_is_reported(tls):
@@ -301,6 +322,24 @@ def test_webhook_errors_do_not_show_the_url_path_or_query():
     assert request.path == "/newsmon/T0001/token-abc?key=xyz"
     assert f"http://127.0.0.1:{receiver.port}" in str(info.value)
     assert "token-abc" not in str(info.value) and "xyz" not in str(info.value)
+
+
+def test_webhook_over_https_to_a_private_ca_with_ca_file(tls_ca):
+    server_ctx, ca_file = tls_ca
+    with WebhookReceiver(tls_context=server_ctx) as receiver:
+        assert receiver.url.startswith("https://")
+        with hook(receiver.url, ca_file=str(ca_file)) as channel:
+            channel.send(MESSAGE)
+        (request,) = receiver.wait_for(1)
+    assert request.json["alert_id"] == 42
+
+
+def test_webhook_untrusted_certificate_names_ca_file(tls_ca):
+    server_ctx, _ca_file = tls_ca
+    with WebhookReceiver(tls_context=server_ctx) as receiver, hook(receiver.url) as channel:
+        with pytest.raises(DeliveryError) as info:
+            channel.send(MESSAGE)
+    assert not info.value.permanent and "not trusted" in str(info.value) and "`ca_file`" in str(info.value)
 
 
 def test_webhook_receiver_down_is_transient():

@@ -67,6 +67,8 @@ ERROR_CASES = [
      "newsmon.yaml", "channels.x.to", ""),
     ("newsmon", {"channels": {"x": {**HOOK, "secret": "${MISSING_SECRET}"}}}, "newsmon.yaml",
      "channels.x.secret", "MISSING_SECRET is not set"),
+    ("newsmon", {"channels": {"x": {**HOOK, "ca_file": "/nonexistent/private-ca.pem"}}}, "newsmon.yaml",
+     "channels.x.ca_file", "file"),
     ("source", {"kind": "rss", "start_urls": ["http://a/"]}, "sources/bad.yaml", "kind", ""),
     ("source", {"kind": "feed"}, "sources/bad.yaml", "start_urls", "required"),
     ("source", {"kind": "feed", "start_urls": ["ftp://a/"]}, "sources/bad.yaml", "start_urls", "http"),
