@@ -32,12 +32,20 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# The dialects whose INSERT has ON CONFLICT DO NOTHING; others use a savepoint per row.
+_CONFLICT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _conflict_insert(session: Session):  # noqa: ANN202
+    return _CONFLICT_INSERTS.get(session.get_bind().dialect.name)
+
+
 def _insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: ANN001, ANN202
     """INSERT … ON CONFLICT DO NOTHING; the new row's primary key, or None when nothing was inserted."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    insert = _conflict_insert(session)
+    if insert is not None:
         # Values as parameters, not in the statement: the compiled statement is cached and reused.
-        return session.connection().execute(_insert_or_ignore(table, dialect), values).first()
+        return session.connection().execute(_insert_or_ignore(table, insert), values).first()
     else:  # portable fallback: a savepoint absorbs the unique violation
         try:
             with session.begin_nested():
@@ -47,8 +55,7 @@ def _insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: 
 
 
 @functools.cache
-def _insert_or_ignore(table, dialect: str):  # noqa: ANN001, ANN202
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+def _insert_or_ignore(table, insert):  # noqa: ANN001, ANN202
     return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
@@ -325,8 +332,7 @@ def count_template_lines(session: Session, source: str, lines: Mapping[tuple[str
             new_rows.append(dict(source=source, line_hash=line_hash, line_text=line_text, article_count=count,
                                  first_seen=when, last_seen=when))
     if new_rows:  # one multi-row INSERT; a concurrent crawl's rows win a tie (counts stay approximate)
-        dialect = session.get_bind().dialect.name
-        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        insert = _conflict_insert(session)
         table = BoilerplateLine.__table__
         if insert is None:
             for row in new_rows:
@@ -505,11 +511,10 @@ def add_articles(session: Session, rows: Sequence[dict]) -> dict[str, int]:
     Call `assign_story` for each afterwards, under the story lock."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
+    insert = _conflict_insert(session)
+    if insert is None:
         ids = {row["canonical_url"]: add_article(session, **row) for row in rows}
         return {url: article_id for url, article_id in ids.items() if article_id is not None}
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     stmt = insert(_articles).values(list(rows)).on_conflict_do_nothing() \
         .returning(_articles.c.id, _articles.c.canonical_url)
     return {url: article_id for article_id, url in session.connection().execute(stmt)}
