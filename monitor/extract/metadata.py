@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import string
 
 _SEPARATORS = re.compile(r"\s+[-|–—_·:]\s+|_(?=[^_]{1,20}$)|\s*[|｜]\s*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LETTER = re.compile(r"[^\W\d_]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 
@@ -41,23 +41,21 @@ def _join_back(title: str, parts: list[str]) -> str:
     return title[start:end].strip(" -|–—_·:")
 
 
-_LATIN = re.compile(r"[A-Za-z]")
-
-
 _NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
-_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ASCII_LETTERS = string.ascii_letters.encode()
 
 
 def detect_language(text: str) -> str | None:
     sample = text[:2000]
     # Letters are counted as ASCII ones (deleted from the ASCII bytes: one pass in C) plus
     # the others, so mostly-Latin text does not build a list of every letter.
+    ascii_only = sample.isascii()
     ascii_bytes = sample.encode("ascii", "ignore")
     latin = len(ascii_bytes) - len(ascii_bytes.translate(None, _ASCII_LETTERS))
-    letters = latin + (0 if sample.isascii() else len(_NON_ASCII_LETTER.findall(sample)))
+    letters = latin + (0 if ascii_only else len(_NON_ASCII_LETTER.findall(sample)))
     if not letters:
         return None
-    if not sample.isascii():
+    if not ascii_only:
         if len(_KANA.findall(sample)) / letters > 0.05:
             return "ja"
         if len(_HANGUL.findall(sample)) / letters > 0.2:
