@@ -18,7 +18,7 @@ META_KEY = "newsmon_conditional"
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
+    def __init__(self, context: CrawlContext, crawler: Crawler):
         self.context = context
         self.crawler = crawler
 

@@ -42,7 +42,7 @@ def retry_after_seconds(value: bytes | None, now: datetime) -> float | None:
 
 
 class RetryAfterMiddleware:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
+    def __init__(self, context: CrawlContext, crawler: Crawler):
         self.context = context
         self.crawler = crawler
         self.max_wait = context.config.crawl.max_retry_after

@@ -16,7 +16,7 @@ from monitor.store.session import session_scope
 
 
 class DedupPipeline:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
+    def __init__(self, context: CrawlContext, crawler: Crawler):
         self.context = context
         self.crawler = crawler  # its spider is the one this pipeline serves
 

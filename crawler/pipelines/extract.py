@@ -32,7 +32,7 @@ def parse_published(value: str | None) -> datetime | None:
 
 
 class ExtractPipeline:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
+    def __init__(self, context: CrawlContext, crawler: Crawler):
         self.context = context
         self.crawler = crawler  # its spider is the one this pipeline serves
         self.boilerplate: frozenset[str] = frozenset()

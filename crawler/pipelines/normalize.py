@@ -24,7 +24,7 @@ def choose_canonical(url: str, declared: str | None) -> str:
 
 
 class NormalizePipeline:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None):
+    def __init__(self, context: CrawlContext, crawler: Crawler):
         self.context = context
         self.crawler = crawler  # its spider is the one this pipeline serves
 

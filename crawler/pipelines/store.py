@@ -39,15 +39,14 @@ MAX_BACKLOG = 4 * BATCH_SIZE  # articles waiting while a batch is written, befor
 
 
 class StorePipeline:
-    def __init__(self, context: CrawlContext, crawler: Crawler | None = None, batch_size: int = BATCH_SIZE,
+    def __init__(self, context: CrawlContext, crawler: Crawler, batch_size: int = BATCH_SIZE,
                  max_wait: float = MAX_WAIT):
         self.context = context
-        self.crawler = crawler
+        self.crawler = crawler  # its spider is the one this pipeline serves
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.pending: list[ArticleItem] = []
         self.oldest: float | None = None  # when the oldest pending article arrived
-        self.spider = None
         self._timer: task.LoopingCall | None = None
         self._writing: asyncio.Future | None = None  # the batch being written
 
@@ -55,8 +54,11 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(get_context(cls.__name__), crawler)
 
+    @property
+    def spider(self):  # noqa: ANN201
+        return self.crawler.spider
+
     def open_spider(self) -> None:
-        self.spider = self.crawler.spider
         self._timer = task.LoopingCall(self._flush_if_stale)
         self._timer.start(self.max_wait, now=False)
 

@@ -48,10 +48,9 @@ def archive(archive_url):
 
 
 def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:  # noqa: ANN003
-    pipeline = StorePipeline(context, **kwargs)
-    pipeline.spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(),
-                                      logger=SimpleNamespace(debug=lambda *a: None))
-    return pipeline
+    spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(),
+                             logger=SimpleNamespace(debug=lambda *a: None))
+    return StorePipeline(context, SimpleNamespace(spider=spider), **kwargs)
 
 
 @pytest.fixture
