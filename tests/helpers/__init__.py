@@ -1,0 +1,1 @@
+"""Helpers shared by tests (servers the tests control); fixtures stay in conftest."""
