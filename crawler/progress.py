@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sys
 
+from monitor.redaction import mask
+
 RESULT_PREFIX = "NEWSMON-RESULT "
 
 
 def say(source: str, message: str) -> None:
-    print(f"[{source}] {message}", file=sys.stdout, flush=True)
+    print(mask(f"[{source}] {message}"), file=sys.stdout, flush=True)
 
 
 def report_result(result: dict) -> None:
-    print(RESULT_PREFIX + json.dumps(result, sort_keys=True), file=sys.stdout, flush=True)
+    masked = {key: mask(value) if isinstance(value, str) else value for key, value in result.items()}
+    print(RESULT_PREFIX + json.dumps(masked, sort_keys=True), file=sys.stdout, flush=True)

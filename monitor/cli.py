@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from monitor import __version__
+from monitor import __version__, redaction
 from monitor.commands import alerts, archive, crawl, extract, rules, status
 from monitor.config import NewsmonConfig, load_config, resolve_config_dir
 from monitor.errors import ConfigError, NewsmonError
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install_log_masking()
     try:
         config = None
         config_dir = resolve_config_dir(args.config, os.environ)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 
 class NewsmonError(Exception):
-    """Base class; `exit_code` is what the CLI exits with."""
+    """Base class; `exit_code` is what the CLI exits with. Its text never shows a secret."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        from monitor.redaction import mask  # local: errors is imported by everything, redaction by little
+
+        return mask(super().__str__()) or ""
 
 
 class ConfigError(NewsmonError):
@@ -31,11 +36,15 @@ class ReadOnlyQueryError(ArchiveError):
 
 
 class DeliveryError(NewsmonError):
-    """A channel could not deliver an alert; the outbox keeps it for a retry."""
+    """A channel could not deliver an alert; the outbox keeps it for a retry.
 
-    def __init__(self, channel: str, message: str, permanent: bool = False):
+    `retry_after`: seconds the receiver asked us to wait (an HTTP Retry-After,
+    already capped by the channel's config); the outbox waits at least that long."""
+
+    def __init__(self, channel: str, message: str, permanent: bool = False, retry_after: float | None = None):
         self.channel = channel
         self.permanent = permanent
+        self.retry_after = retry_after
         super().__init__(f"channel {channel!r}: {message}")
 
 

@@ -10,6 +10,7 @@ from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.cycle import run_cycle
 from monitor.output import table
+from monitor.redaction import mask
 
 
 def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
@@ -34,7 +35,7 @@ def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
     for name in sources:
         r = report.crawl.results[name]
         rows.append([name, r.status, r.pages_fetched, r.unchanged, f"{r.bytes / 1024:.0f}", r.new_articles,
-                     r.duplicates, r.skipped, r.errors, r.error or ""])
+                     r.duplicates, r.skipped, r.errors, mask(r.error) or ""])
     print()
     print(table(["source", "status", "fetched", "not modified", "KB", "new", "duplicates", "already archived",
                  "errors", "first error"], rows, max_width=80))
@@ -43,7 +44,7 @@ def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
     print(f"{report.crawl.new_articles} new articles; {report.matched.queued} alerts queued; "
           f"{d.sent} delivered, {d.failed} to retry, {d.dead} dead")
     for error in d.errors:
-        print(f"  delivery: {error}")
+        print(f"  delivery: {mask(error)}")
     return 1 if any(r.status == "failed" for r in report.crawl.results.values()) else 0
 
 
@@ -51,4 +52,4 @@ def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import Daemon
 
     engine, sessions = open_archive(config)
-    return Daemon(config, engine, sessions, echo=lambda line: print(line, flush=True)).run()
+    return Daemon(config, engine, sessions, echo=lambda line: print(mask(line), flush=True)).run()

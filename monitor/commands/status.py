@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.output import table
+from monitor.redaction import mask
 from monitor.store import repo
 
 
@@ -36,7 +37,7 @@ def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime
         return found
     interval = config.source_interval(source)
     if status.consecutive_failures:
-        found.append(f"{status.source}: last {status.consecutive_failures} crawl(s) failed: {status.last_error}")
+        found.append(f"{status.source}: last {status.consecutive_failures} crawl(s) failed: {mask(status.last_error)}")
     if status.last_success_at is None:
         if status.last_run_at is not None:
             found.append(f"{status.source}: has never crawled successfully")
@@ -65,7 +66,7 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
             name += " (throttled)"
         rows.append([name, _age(s.last_success_at, now),
                      _age(s.last_new_article_at, now), s.articles, s.consecutive_failures, s.pending_alerts,
-                     s.dead_alerts, (s.last_error or "") if s.consecutive_failures or s.last_error else ""])
+                     s.dead_alerts, mask(s.last_error) or ""])
         problems += problems_for(config, s, now)
     print(table(["source", "last success", "last new article", "articles", "failing", "pending alerts",
                  "dead alerts", "last error"], rows, max_width=70))

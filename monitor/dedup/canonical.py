@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import courlan
 
+from monitor.redaction import mask
+
 
 @functools.lru_cache(maxsize=16384)  # a crawl asks for the same URL's key at discovery and again per item
 def canonical_url(url: str) -> str:
@@ -16,8 +18,11 @@ def canonical_url(url: str) -> str:
     which never names a different article."""
     normalized = courlan.normalize_url(url.strip(), strict=False) or url.strip()
     parts = urlsplit(normalized)
+    netloc = parts.netloc
+    if "@" in netloc:  # credentials never name a different article, and are never stored
+        netloc = netloc.rpartition("@")[2]
     path = parts.path or "/"
     if "/." in path:
         resolved = posixpath.normpath(path)
         path = resolved + "/" if path.endswith("/") and resolved != "/" else resolved
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+    return mask(urlunsplit((parts.scheme, netloc, path, parts.query, "")))
