@@ -1,15 +1,26 @@
 """The outbox: sends queued alerts through their channels, with retries and dead letters.
 
 Each alert is claimed (pending -> sending) in its own committed transaction
-before it is sent, so two delivery passes never send the same row. A process
-that dies mid-send leaves the row in 'sending'; after `stale_after` it goes
-back to pending (at-least-once; receivers dedupe on the alert id, which is the
-webhook's X-Newsmon-Delivery header and the email's Message-ID).
+before it is sent, so two delivery passes never send the same row. A claim
+names its owner (host, pid and start token: monitor.claim_owner) and holds a
+lease; the attempt is counted when claiming, so an alert whose send crashes the
+process every time still goes dead after max_attempts.
+
+A process that dies mid-send leaves the row in 'sending'. The next delivery
+pass on the same host releases it at once (that pid is gone, or is another
+process now); a claim from another host waits for its lease to end. Delivery is
+at-least-once: receivers dedupe on the alert's delivery key (the webhook's
+X-Newsmon-Delivery header, the email's Message-ID), a uuid4 unique across archives.
+
+Passes run at once (each crawl cycle and the daemon's delivery job call
+deliver_due on one Outbox), so the lazily built channels are guarded by a lock
+and each channel serializes its own sends (monitor.channels.base).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +28,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.channels import AlertMessage, Channel, build_channel
+from monitor.claim_owner import owner_is_gone, this_process
 from monitor.config import NewsmonConfig
 from monitor.errors import DeliveryError
 from monitor.store import repo
@@ -38,8 +50,8 @@ def message_for(session: Session, alert: Alert) -> AlertMessage:
     article = alert.article
     also_in = repo.story_outlets(session, article.story_id, except_source=article.source) if article.story_id else []
     return AlertMessage(
-        alert_id=alert.id, rule=alert.rule, title=article.title or "(untitled)", url=article.url,
-        source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
+        alert_id=alert.id, delivery_key=alert.delivery_key, rule=alert.rule, title=article.title or "(untitled)",
+        url=article.url, source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
         language=article.language, also_in=tuple(also_in),
     )
 
@@ -50,47 +62,76 @@ def retry_delay(config: NewsmonConfig, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, config.delivery.backoff_max))
 
 
+def retry_in(config: NewsmonConfig, error: DeliveryError, attempts: int) -> timedelta:
+    """The backoff, or longer when the receiver asked for it (Retry-After, already capped by the channel)."""
+    backoff = retry_delay(config, attempts)
+    if error.retry_after is None:
+        return backoff
+    return max(backoff, timedelta(seconds=error.retry_after))
+
+
 class Outbox:
+    """`lease`: how long a claim holds when its owner cannot be checked (another host's).
+    It must outlast one send (a channel's timeouts): a longer send may be repeated."""
+
     def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session],
-                 channels: Mapping[str, Channel] | None = None, stale_after: timedelta = timedelta(minutes=15)):
+                 channels: Mapping[str, Channel] | None = None, lease: timedelta = timedelta(minutes=15)):
         self.config = config
         self.sessions = sessions
         self._channels = dict(channels or {})
-        self.stale_after = stale_after
+        self._channels_lock = threading.Lock()
+        self.lease = lease
 
     def channel(self, name: str) -> Channel:
-        if name not in self._channels:
-            if name not in self.config.channels:
-                raise DeliveryError(name, "not defined in newsmon.yaml any more; add it back or the alert stays dead",
-                                    permanent=True)
-            self._channels[name] = build_channel(name, self.config.channels[name])
-        return self._channels[name]
+        with self._channels_lock:
+            if name not in self._channels:
+                if name not in self.config.channels:
+                    raise DeliveryError(name, "not defined in newsmon.yaml any more; add it back or the alert "
+                                        "stays dead", permanent=True)
+                self._channels[name] = build_channel(name, self.config.channels[name])
+            return self._channels[name]
 
     def close(self) -> None:
-        for channel in self._channels.values():
-            channel.close()
-        self._channels.clear()
+        with self._channels_lock:
+            channels = list(self._channels.values())
+            self._channels.clear()
+        for channel in channels:
+            channel.close()  # waits for a send in progress on it
+
+    def release_abandoned_claims(self) -> int:
+        """Claims of processes that are gone (at once) or whose lease ended go back to pending,
+        or dead once they have used max_attempts."""
+        me = this_process()
+        with session_scope(self.sessions) as session:
+            gone = [owner for owner in repo.claim_owners(session) if owner and owner_is_gone(owner, me)]
+            released = repo.release_claims(session, repo.utcnow(), gone_owners=gone,
+                                           max_attempts=self.config.delivery.max_attempts)
+        if released:
+            log.warning("released %d alert claims left by delivering processes that died or overran their lease",
+                        released)
+        return released
 
     def deliver_due(self) -> DeliverySummary:
         summary = DeliverySummary()
-        now = repo.utcnow()
+        self.release_abandoned_claims()
         with session_scope(self.sessions) as session:
-            repo.release_stale_claims(session, now - self.stale_after)
-            due = repo.due_alert_ids(session, now, self.config.delivery.batch_size)
+            due = repo.due_alert_ids(session, repo.utcnow(), self.config.delivery.batch_size)
         for alert_id in due:
             self._deliver_one(alert_id, summary)
         return summary
 
     def _deliver_one(self, alert_id: int, summary: DeliverySummary) -> None:
+        owner = str(this_process())
         with session_scope(self.sessions) as session:
-            alert = repo.claim_alert(session, alert_id, repo.utcnow())
+            alert = repo.claim_alert(session, alert_id, repo.utcnow(), owner=owner, lease=self.lease)
             if alert is None:
                 return  # another pass has it
             message = message_for(session, alert)
             channel_name = alert.channel
         error: DeliveryError | None = None
+        note: str | None = None
         try:
-            self.channel(channel_name).send(message)
+            note = self.channel(channel_name).send(message)
         except DeliveryError as exc:
             error = exc
         except Exception as exc:  # a bug in a channel must not lose the alert
@@ -100,12 +141,18 @@ class Outbox:
             alert = session.get(Alert, alert_id)
             now = repo.utcnow()
             if error is None:
-                repo.mark_alert_sent(session, alert, now)
+                # Recorded even if our claim was released meanwhile: it did go out.
+                repo.mark_alert_sent(session, alert, now, note=note)
                 summary.sent += 1
                 return
-            give_up = error.permanent or alert.attempts + 1 >= self.config.delivery.max_attempts
-            retry_in = None if give_up else retry_delay(self.config, alert.attempts + 1)
-            repo.mark_alert_failed(session, alert, error=str(error), when=now, retry_in=retry_in)
+            if alert.status != "sending" or alert.claimed_by != owner:
+                # Our lease ran out and another pass took the alert: its outcome counts, not ours.
+                log.warning("alert %s: %s (not recorded: the claim passed to %s)", alert_id, error,
+                            alert.claimed_by or "another pass")
+                return
+            give_up = error.permanent or alert.attempts >= self.config.delivery.max_attempts
+            repo.mark_alert_failed(session, alert, error=str(error), when=now,
+                                   retry_in=None if give_up else retry_in(self.config, error, alert.attempts))
             summary.errors.append(f"alert {alert_id}: {error}")
             if give_up:
                 summary.dead += 1

@@ -22,6 +22,7 @@ from pydantic import (
     FilePath,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -91,11 +92,31 @@ class CrawlConfig(_Strict):
     extract_workers: int | None = Field(None, ge=0)
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_NAMES = {"\n": "line feed (LF)", "\r": "carriage return (CR)", "\t": "tab"}
+_HTTP_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 field names
+
+
+def _single_line(value: str, what: str = "the value") -> str:
+    """Values that end up in a header or a protocol line (HTTP, SMTP) must be one line: a CR or
+    LF splits the line (header injection) or makes the request fail on every retry. The
+    message never repeats the value: it may be a secret."""
+    found = _CONTROL_CHARACTER.search(value)
+    if found:
+        kind = _CONTROL_NAMES.get(found.group(), f"control character U+{ord(found.group()):04X}")
+        where = "at its end" if found.start() == len(value) - 1 else f"at character {found.start() + 1}"
+        raise ValueError(f"{what} contains a {kind} {where} (read from a file or an environment variable "
+                         "with a trailing newline?); remove it")
+    return value
+
+
 class EmailChannelConfig(_Strict):
     type: Literal["email"]
     host: str
     port: int = Field(587, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "starttls"
+    # Logging in over `security: none` sends the password in clear text: refused unless set.
+    allow_insecure_auth: bool = False
     username: str | None = None
     password: SecretStr | None = None
     from_: str = Field(alias="from")
@@ -103,6 +124,37 @@ class EmailChannelConfig(_Strict):
     timeout: Duration = 30.0
     subject_prefix: str = "[newsmon]"
     ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
+
+    @field_validator("host", "from_", "subject_prefix")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return _single_line(value)
+
+    @field_validator("to")
+    @classmethod
+    def _one_line_each(cls, addresses: list[str]) -> list[str]:
+        for i, address in enumerate(addresses):
+            _single_line(address, f"address [{i}]")
+        return addresses
+
+    @field_validator("password")
+    @classmethod
+    def _one_line_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _single_line(value.get_secret_value(), "the password")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _no_clear_text_login(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        _single_line(value)
+        if info.data.get("security") == "none" and not info.data.get("allow_insecure_auth"):
+            raise ValueError("a login over `security: none` sends the password in clear text; use security: "
+                             "starttls (usually port 587) or ssl (usually 465), or set allow_insecure_auth: true "
+                             "for a trusted relay on this host or network")
+        return value
 
 
 class WebhookChannelConfig(_Strict):
@@ -112,6 +164,7 @@ class WebhookChannelConfig(_Strict):
     timeout: Duration = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
     ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
+    max_retry_after: Duration = 3600.0  # wait at most this long when a 429/503 asks for a Retry-After
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -119,12 +172,31 @@ class WebhookChannelConfig(_Strict):
         # `${WEBHOOK_SECRET:-}` with the variable unset means "no signing".
         return None if value == "" else value
 
+    @field_validator("secret")
+    @classmethod
+    def _one_line_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _single_line(value.get_secret_value(), "the secret")
+        return value
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        _single_line(value, "the URL")
+        if any(c.isspace() for c in value):
+            raise ValueError("the URL contains white space; percent-encode it (%20) or remove it")
         return value
+
+    @field_validator("headers")
+    @classmethod
+    def _valid_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HTTP_TOKEN.match(name):
+                raise ValueError(f"{name!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+            _single_line(value, f"the value of header {name!r}")
+        return headers
 
 
 ChannelConfig = Annotated[

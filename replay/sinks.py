@@ -237,7 +237,8 @@ class WebhookReceiver:
         signed = ""
         if self.secret is not None:
             signed = "  signature ok" if self.verify(request, self.secret) else "  BAD SIGNATURE"
-        return (f"[webhook] {request.status} delivery={request.headers.get('X-Newsmon-Delivery')} "
+        return (f"[webhook] {request.status} alert={request.headers.get('X-Newsmon-Alert-Id')} "
+                f"delivery={request.headers.get('X-Newsmon-Delivery')} "
                 f"rule={body.get('rule')} source={body.get('source')} {body.get('title')!r}{signed}")
 
     @property

@@ -2,12 +2,19 @@
 
 A channel turns one AlertMessage into one delivery, or raises DeliveryError.
 It does no queueing and no retrying: the outbox (monitor.alerts) does that,
-guided by DeliveryError.permanent.
+guided by DeliveryError.permanent and DeliveryError.retry_after.
+
+Delivery passes run at once (each crawl cycle and the daemon's delivery job)
+and share one channel object, whose connection is a conversation with a single
+sender at a time (SMTP answers out of step otherwise: "503 nested MAIL
+command"). So Channel.send and Channel.close hold the channel's lock around the
+subclass's deliver and release.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +30,8 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
 
 @dataclass(frozen=True)
 class AlertMessage:
-    alert_id: int  # the outbox row: the idempotency key receivers dedupe on
+    alert_id: int  # the outbox row in this archive (X-Newsmon-Alert-Id, for filters and people)
+    delivery_key: str  # the idempotency key receivers dedupe on: unique across archives
     rule: str
     title: str
     url: str
@@ -47,6 +55,7 @@ class AlertMessage:
         published = self.published_utc
         return {
             "alert_id": self.alert_id,
+            "delivery_key": self.delivery_key,
             "rule": self.rule,
             "title": self.title,
             "url": self.url,
@@ -68,16 +77,31 @@ class Channel(ABC):
 
     A channel may keep a connection open between sends; close() releases it,
     and the channel stays usable afterwards (it reconnects on the next send).
+    Subclasses implement deliver() and release(); send() and close() call them
+    one thread at a time.
     """
 
     def __init__(self, name: str):
         self.name = name
+        self._lock = threading.Lock()
 
-    @abstractmethod
-    def send(self, message: AlertMessage) -> None: ...
+    def send(self, message: AlertMessage) -> str | None:
+        """Deliver one alert. Returns None, or a note on a partial delivery (e.g. recipients the
+        server refused while accepting the others) that the outbox records on the sent alert."""
+        with self._lock:
+            return self.deliver(message)
 
     def close(self) -> None:
-        """Release connections; the channel may be used again afterwards."""
+        """Release connections (after a send in progress); the channel may be used again afterwards."""
+        with self._lock:
+            self.release()
+
+    @abstractmethod
+    def deliver(self, message: AlertMessage) -> str | None:
+        """send() without the lock."""
+
+    def release(self) -> None:
+        """close() without the lock."""
 
     def __enter__(self) -> Channel:
         return self

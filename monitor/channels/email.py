@@ -1,9 +1,14 @@
 """Email alerts over SMTP: plain, STARTTLS or implicit TLS, with optional login.
 
 One alert is one multipart/alternative email (plain text + HTML). Its
-Message-ID is derived from the alert id, so a resend after a crash between
-"sent" and "recorded" is recognisably the same message (mail clients and
-archives dedupe on it); X-Newsmon-Alert-Id carries the id for filters.
+Message-ID is derived from the alert's delivery key (unique across archives),
+so a resend after a crash between "sent" and "recorded" is recognisably the
+same message (mail clients and archives dedupe on it); X-Newsmon-Alert-Id
+carries the archive's alert id for filters.
+
+A server that refuses some recipients and accepts the others has delivered:
+retrying would send the others a duplicate. send() returns a note naming the
+refused ones, which the outbox records on the sent alert.
 
 The channel keeps its SMTP connection for the next send if that comes soon
 (a batch of alerts goes out over one connection) and checks it with NOOP
@@ -57,7 +62,7 @@ def compose(message: AlertMessage, config: EmailChannelConfig) -> EmailMessage:
     email_message["From"] = config.from_
     email_message["To"] = ", ".join(config.to)
     email_message["Date"] = formatdate(usegmt=True)
-    email_message["Message-ID"] = f"<newsmon-alert-{message.alert_id}@{domain}>"
+    email_message["Message-ID"] = f"<newsmon-{message.delivery_key}@{domain}>"
     email_message["X-Newsmon-Alert-Id"] = str(message.alert_id)
     email_message["X-Newsmon-Rule"] = one_line(message.rule)
     # RFC 3834: tells vacation responders not to answer an automatic message.
@@ -117,7 +122,7 @@ class EmailChannel(Channel):
     def where(self) -> str:
         return f"{self.config.host}:{self.config.port}"
 
-    def send(self, message: AlertMessage) -> None:
+    def deliver(self, message: AlertMessage) -> str | None:
         email_message = compose(message, self.config)
         sender = parseaddr(self.config.from_)[1] or self.config.from_
         recipients = [address for _name, address in getaddresses(self.config.to) if address]
@@ -129,12 +134,15 @@ class EmailChannel(Channel):
             text, permanent = self._explain(exc)
             raise DeliveryError(self.name, text, permanent=permanent) from None
         self._last_used = time.monotonic()
-        if refused:
-            # Delivered to the others; retrying would send them a duplicate.
-            log.warning("channel %r: %s refused %s for alert %s; check `to` in newsmon.yaml",
-                        self.name, self.where, _codes(refused), message.alert_id)
+        if not refused:
+            return None
+        # Delivered to the others; retrying would send them a duplicate.
+        note = (f"delivered, but {self.where} refused {len(refused)} of {len(recipients)} recipients: "
+                f"{_codes(refused)}; check `to` of channel {self.name!r} in newsmon.yaml")
+        log.warning("channel %r, alert %s: %s", self.name, message.alert_id, note)
+        return note
 
-    def close(self) -> None:
+    def release(self) -> None:
         # QUIT only on a recently used connection: an old one may be half-open and hang.
         if self._smtp is not None and time.monotonic() - self._last_used < REUSE_IDLE_SECONDS:
             try:

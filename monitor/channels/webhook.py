@@ -3,12 +3,13 @@
 The request
     POST <url>
     Content-Type: application/json
-    X-Newsmon-Delivery: <alert id>
+    X-Newsmon-Delivery: <delivery key: 32 hex digits, unique across archives>
+    X-Newsmon-Alert-Id: <alert id in this archive>
     X-Newsmon-Timestamp: <unix seconds when signed>
     X-Newsmon-Signature: sha256=<hex>        (only when the channel has a `secret`)
     <headers from the channel's `headers`>
 
-    {"alert_id": 42, "rule": "...", "title": "...", "url": "...", "source": "...",
+    {"alert_id": 42, "delivery_key": "9f1c...", "rule": "...", "title": "...", "url": "...", "source": "...",
      "published_at": "2023-12-08T00:00:00+00:00" | null, "snippet": "...",
      "language": "zh" | null, "also_in": ["other_source", ...]}
 
@@ -20,13 +21,16 @@ before parsing, compares with hmac.compare_digest, and rejects timestamps more
 than a few minutes old, which stops replays. replay.sinks.WebhookReceiver.verify
 is a reference implementation.
 
-Idempotency: X-Newsmon-Delivery is the alert id. The same id arrives twice
-only when newsmon retries a delivery it could not confirm (a timeout, or a
-crash between sending and recording), so receivers dedupe on it.
+Idempotency: X-Newsmon-Delivery is the alert's delivery key, a uuid4 set when
+the alert is queued (not the alert id, which a rebuilt archive reuses). The
+same key arrives twice only when newsmon retries a delivery it could not
+confirm (a timeout, or a crash between sending and recording), so receivers
+dedupe on it.
 
 Answers: 2xx is success. 3xx is a failure (redirects are not followed, so an
 alert never goes silently to another host). 408, 425, 429 and 5xx are retried;
-other 4xx are permanent. Error messages show only the URL's scheme, host and
+other 4xx are permanent. A 429 or 503 with Retry-After is retried no earlier
+than it asks, up to the channel's `max_retry_after`. Error messages show only the URL's scheme, host and
 port: webhook URLs often carry a token in the path or query.
 """
 
@@ -36,6 +40,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime, timezone
 
 import httpx
 
@@ -43,9 +48,11 @@ from monitor import __version__
 from monitor.channels.base import AlertMessage, Channel, tls_context
 from monitor.config import WebhookChannelConfig
 from monitor.errors import DeliveryError
+from monitor.retry_after import parse_retry_after
 
 RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, rate limited
 PERMANENT_REDIRECTS = frozenset({301, 308})  # "moved for good": the config must change
+HONOURS_RETRY_AFTER = frozenset({429, 503})  # rate limited, overloaded (RFC 9110 §10.2.3, RFC 6585)
 
 
 def encode_payload(message: AlertMessage) -> bytes:
@@ -100,13 +107,14 @@ class WebhookChannel(Channel):
         # Configured headers first, so they can never replace the protocol's own.
         headers = httpx.Headers(self.config.headers)
         headers["Content-Type"] = "application/json"
-        headers["X-Newsmon-Delivery"] = str(message.alert_id)
+        headers["X-Newsmon-Delivery"] = message.delivery_key
+        headers["X-Newsmon-Alert-Id"] = str(message.alert_id)
         headers["X-Newsmon-Timestamp"] = timestamp
         if self.config.secret is not None:
             headers["X-Newsmon-Signature"] = sign(self.config.secret.get_secret_value(), timestamp, body)
         return body, headers
 
-    def send(self, message: AlertMessage) -> None:
+    def deliver(self, message: AlertMessage) -> str | None:
         body, headers = self.request_for(message)
         where = origin(self.config.url)
         try:
@@ -124,12 +132,22 @@ class WebhookChannel(Channel):
                                 "is the receiver running and is `url` right?") from None
         status = response.status_code
         if 200 <= status < 300:
-            return
+            return None
         if 300 <= status < 400:
             raise DeliveryError(self.name, self._redirect_text(response), permanent=is_permanent(status))
         detail = " ".join(response.text[:200].split())
-        raise DeliveryError(self.name, f"{where} answered HTTP {status} {response.reason_phrase}"
-                            + (f": {detail}" if detail else ""), permanent=is_permanent(status))
+        text = f"{where} answered HTTP {status} {response.reason_phrase}" + (f": {detail}" if detail else "")
+        retry_after = self._retry_after(response)
+        if retry_after is not None:
+            text += f"; it asked to wait {retry_after:g}s"
+        raise DeliveryError(self.name, text, permanent=is_permanent(status), retry_after=retry_after)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """The receiver's Retry-After in seconds, capped by `max_retry_after`; None when absent or unusable."""
+        if response.status_code not in HONOURS_RETRY_AFTER:
+            return None
+        return parse_retry_after(response.headers.get("Retry-After"), datetime.now(timezone.utc),
+                                 cap=self.config.max_retry_after)
 
     def _redirect_text(self, response: httpx.Response) -> str:
         where, location = origin(self.config.url), response.headers.get("Location")
@@ -142,7 +160,7 @@ class WebhookChannel(Channel):
         return (f"{where} answered HTTP {response.status_code} redirecting {target}; redirects are not "
                 "followed (an alert must not go silently elsewhere): set `url` to the final address")
 
-    def close(self) -> None:
+    def release(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None

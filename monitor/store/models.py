@@ -200,9 +200,16 @@ class Alert(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sending|sent|dead
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # counted when claimed: a crash mid-send counts
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # For a sent alert: a note on a partial delivery (recipients the mail server refused).
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The idempotency key receivers dedupe on (webhook X-Newsmon-Delivery, email Message-ID):
+    # uuid4 hex, so it is unique across archives, unlike the id a rebuilt archive reuses.
+    delivery_key: Mapped[str] = mapped_column(String(32), unique=True)
+    # While 'sending': who claimed it ("host:pid:start-token", see monitor.claim_owner) and until when.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     snippet: Mapped[str | None] = mapped_column(Text)
     # 0 for the article as first stored; n for its n-th changed text (rules with alert_on_update).
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

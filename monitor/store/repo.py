@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -234,13 +235,18 @@ def recent_errors(session: Session, source: str, limit: int = 5) -> Sequence[Fet
 # --- the alerts outbox -------------------------------------------------------
 
 
+def new_delivery_key() -> str:
+    """A globally unique idempotency key (ids repeat across rebuilt archives; uuid4s do not)."""
+    return uuid.uuid4().hex
+
+
 def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
                   snippet: str | None, when: datetime | None = None, revision: int = 0) -> bool:
     """One outbox row per (rule, article, channel); False if it already exists."""
     when = when or utcnow()
     row = _insert_ignoring_conflicts(session, Alert.__table__, dict(
         rule=rule, article_id=article_id, channel=channel, status="pending", attempts=0, revision=revision,
-        next_attempt_at=when, snippet=snippet, created_at=when,
+        next_attempt_at=when, snippet=snippet, created_at=when, delivery_key=new_delivery_key(),
     ))
     return row is not None
 
@@ -252,37 +258,68 @@ def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
     ))
 
 
-def claim_alert(session: Session, alert_id: int, now: datetime) -> Alert | None:
-    """Move one alert from pending to sending; None if another pass took it first."""
+def claim_alert(session: Session, alert_id: int, now: datetime, *, owner: str,
+                lease: timedelta) -> Alert | None:
+    """Move one alert from pending to sending, held by `owner` until now + lease; None if
+    another pass took it first. The attempt is counted here, not after the send, so an
+    alert whose send kills the process still reaches max_attempts."""
     claimed = session.execute(
         update(Alert).where(Alert.id == alert_id, Alert.status == "pending")
-        .values(status="sending", next_attempt_at=now)
+        .values(status="sending", attempts=Alert.attempts + 1, claimed_by=owner, claimed_until=now + lease)
     ).rowcount
     if not claimed:
         return None
     return session.get(Alert, alert_id, populate_existing=True)
 
 
-def release_stale_claims(session: Session, older_than: datetime) -> int:
-    """Alerts left in 'sending' by a process that died go back to pending."""
-    return session.execute(
-        update(Alert).where(Alert.status == "sending", Alert.next_attempt_at < older_than)
-        .values(status="pending")
-    ).rowcount
+def claim_owners(session: Session) -> list[str | None]:
+    """The distinct owners of alerts in 'sending'."""
+    return list(session.scalars(select(Alert.claimed_by).where(Alert.status == "sending").distinct()))
 
 
-def mark_alert_sent(session: Session, alert: Alert, when: datetime) -> None:
+def release_claims(session: Session, now: datetime, *, gone_owners: Iterable[str], max_attempts: int) -> int:
+    """Claims whose owner is gone, or whose lease has ended (or that have none), go back to
+    pending, or become dead letters when they have used max_attempts. Each row is updated
+    only if its claim is unchanged, so a claim taken again meanwhile is left alone."""
+    gone = set(gone_owners)
+    stale = or_(Alert.claimed_until.is_(None), Alert.claimed_until < now)
+    if gone:
+        stale = or_(stale, Alert.claimed_by.in_(gone))
+    rows = session.execute(
+        select(Alert.id, Alert.claimed_by, Alert.attempts).where(Alert.status == "sending", stale)
+    ).all()
+    released = 0
+    for alert_id, owner, attempts in rows:
+        why = "died mid-send" if owner in gone else "held its claim past the lease"
+        who = f"the delivering process ({owner or 'unknown'})"
+        if attempts >= max_attempts:
+            values = dict(status="dead", last_error=(
+                f"{who} {why}; {attempts} attempts used (delivery.max_attempts {max_attempts}). If the "
+                "process crashes on this alert, check its log, then `newsmon alerts retry ID`"))
+        else:
+            values = dict(status="pending", next_attempt_at=now, last_error=f"attempt {attempts}: {who} {why}")
+        released += session.execute(
+            update(Alert).where(Alert.id == alert_id, Alert.status == "sending",
+                                Alert.claimed_by.is_(None) if owner is None else Alert.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None, **values)
+        ).rowcount
+    return released
+
+
+def mark_alert_sent(session: Session, alert: Alert, when: datetime, note: str | None = None) -> None:
+    """`note`: what a partial delivery left out (kept in last_error of the sent alert)."""
     alert.status = "sent"
     alert.sent_at = when
-    alert.attempts += 1
-    alert.last_error = None
+    alert.last_error = note[:4000] if note else None
+    alert.claimed_by = alert.claimed_until = None
 
 
 def mark_alert_failed(session: Session, alert: Alert, *, error: str, when: datetime,
                       retry_in: timedelta | None) -> None:
-    """retry_in None means give up: the alert becomes a dead letter."""
-    alert.attempts += 1
+    """retry_in None means give up: the alert becomes a dead letter. (The attempt was
+    counted when the alert was claimed.)"""
     alert.last_error = error[:4000]
+    alert.claimed_by = alert.claimed_until = None
     if retry_in is None:
         alert.status = "dead"
     else:

@@ -16,7 +16,7 @@ from monitor.channels import AlertMessage, EmailChannel, WebhookChannel
 from monitor.config import EmailChannelConfig, WebhookChannelConfig
 from tests.conftest import REPO_ROOT
 
-MESSAGE = AlertMessage(alert_id=7, rule="new_quality", title="新质生产力 in focus", url="http://x/a.html",
+MESSAGE = AlertMessage(alert_id=7, delivery_key="0b6e2d1c4f8a49b7a3e5c6d7e8f90a1b", rule="new_quality", title="新质生产力 in focus", url="http://x/a.html",
                        source="jjckb", published_at=None, snippet="…")
 
 
@@ -67,7 +67,7 @@ def test_webhook_sink_command_prints_each_delivery(run_sink):
     with WebhookChannel("hook", config) as channel:
         channel.send(MESSAGE)
     line = sink.line()
-    assert "delivery=7" in line and "rule=new_quality" in line and "新质生产力 in focus" in line
+    assert "alert=7 delivery=0b6e2d1c4f8a49b7a3e5c6d7e8f90a1b" in line and "rule=new_quality" in line and "新质生产力 in focus" in line
     assert "signature ok" in line
 
 

@@ -25,7 +25,8 @@ from replay.sinks import SmtpSink, WebhookReceiver
 # implicit-TLS login tests do that on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-MESSAGE = AlertMessage(alert_id=42, rule="new_quality", title="科技创新开启“新质生产力”之门", url="http://x/a.html",
+KEY = "5f0c2b7e9d3a4e61b8c0f1a2d3e4b5c6"
+MESSAGE = AlertMessage(alert_id=42, delivery_key=KEY, rule="new_quality", title="科技创新开启“新质生产力”之门", url="http://x/a.html",
                        source="jjckb", published_at=dt.datetime(2023, 12, 8, tzinfo=dt.timezone.utc),
                        snippet="加快形成新质生产力……", language="zh", also_in=("xinhua_english",))
 PASSWORD = "pw-Zq7-never-shown"
@@ -95,7 +96,7 @@ def test_email_over_plain_smtp_keeps_chinese_and_a_stable_message_id():
         (received,) = smtp.wait_for(1)
     assert received.mail_from == "alerts@example.org" and received.rcpt_tos == ["desk@example.org"]
     assert received["Subject"] == "[newsmon] new_quality: 科技创新开启“新质生产力”之门"
-    assert received["Message-ID"] == "<newsmon-alert-42@example.org>"
+    assert received["Message-ID"] == f"<newsmon-{KEY}@example.org>"
     assert received["X-Newsmon-Alert-Id"] == "42"
     text, html = received.text(), received.html()
     assert "加快形成新质生产力" in text and "http://x/a.html" in text and "Also in: xinhua_english" in text
@@ -122,9 +123,9 @@ def test_email_over_implicit_tls_with_login(tls):
         assert len(smtp.wait_for(1)) == 1
 
 
-def test_email_login_on_a_plain_connection():
+def test_email_login_on_a_plain_connection_when_allowed():
     with SmtpSink(credentials=("alerts", PASSWORD)) as smtp:
-        config = email_config(smtp.port, username="alerts", password=PASSWORD)
+        config = email_config(smtp.port, username="alerts", password=PASSWORD, allow_insecure_auth=True)
         with EmailChannel("mail", config) as channel:
             channel.send(MESSAGE)
         assert len(smtp.wait_for(1)) == 1
@@ -229,7 +230,7 @@ def test_email_batch_shares_one_connection_and_survives_a_server_restart():
     with EmailChannel("mail", email_config(smtp.port)) as channel:
         try:
             channel.send(MESSAGE)
-            channel.send(AlertMessage(**{**MESSAGE.__dict__, "alert_id": 43}))
+            channel.send(AlertMessage(**{**MESSAGE.__dict__, "alert_id": 43, "delivery_key": "4" * 32}))
             first, second = smtp.wait_for(2)
         finally:
             smtp.stop()
@@ -258,13 +259,15 @@ def test_webhook_payload_headers_and_signature():
         (request,) = receiver.wait_for(1)
     assert request.path == "/newsmon"
     assert request.json == {
-        "alert_id": 42, "rule": "new_quality", "title": "科技创新开启“新质生产力”之门", "url": "http://x/a.html",
+        "alert_id": 42, "delivery_key": KEY, "rule": "new_quality", "title": "科技创新开启“新质生产力”之门",
+        "url": "http://x/a.html",
         "source": "jjckb", "published_at": "2023-12-08T00:00:00+00:00", "snippet": "加快形成新质生产力……",
         "language": "zh", "also_in": ["xinhua_english"],
     }
     headers = request.headers
     assert headers["Content-Type"] == "application/json"
-    assert headers["X-Newsmon-Delivery"] == "42" and headers["X-Team"] == "desk"
+    assert headers["X-Newsmon-Delivery"] == KEY and headers["X-Team"] == "desk"
+    assert headers["X-Newsmon-Alert-Id"] == "42"
     assert headers["User-Agent"].startswith("newsmon/")
     assert headers["X-Newsmon-Signature"].startswith("sha256=")
     assert WebhookReceiver.verify(request, "k", max_age=60)
@@ -290,7 +293,7 @@ def test_webhook_failures_classified(status, permanent):
         channel.send(MESSAGE)  # the receiver is fine again: so is the channel
         first, retry = receiver.wait_for(2)
     assert info.value.permanent is permanent and f"HTTP {status}" in str(info.value)
-    assert first.headers["X-Newsmon-Delivery"] == retry.headers["X-Newsmon-Delivery"] == "42"
+    assert first.headers["X-Newsmon-Delivery"] == retry.headers["X-Newsmon-Delivery"] == KEY
 
 
 def test_webhook_any_2xx_is_success():

@@ -19,7 +19,8 @@ from monitor.config import EmailChannelConfig, WebhookChannelConfig
 from monitor.errors import DeliveryError
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-MESSAGE = AlertMessage(alert_id=42, rule="new_quality", title="科技创新开启“新质生产力”之门",
+KEY = "5f0c2b7e9d3a4e61b8c0f1a2d3e4b5c6"
+MESSAGE = AlertMessage(alert_id=42, delivery_key=KEY, rule="new_quality", title="科技创新开启“新质生产力”之门",
                        url="http://x/a.html?id=1&p=2", source="jjckb",
                        published_at=dt.datetime(2023, 12, 8, 8, 30, tzinfo=CHINA),
                        snippet="加快形成新质生产力……", language="zh", also_in=("xinhua_english", "gzgov_portal"))
@@ -47,8 +48,8 @@ def test_email_headers_identify_the_alert():
     assert sent["Subject"] == "[newsmon] new_quality: 科技创新开启“新质生产力”之门"
     assert sent["From"] == "Newsmon Alerts <alerts@example.org>"
     assert sent["To"] == "desk@example.org, Night Desk <night@example.org>"
-    # The domain comes from the address, not the display name around it.
-    assert sent["Message-ID"] == "<newsmon-alert-42@example.org>"
+    # From the delivery key (unique across archives); the domain from the address, not the display name.
+    assert sent["Message-ID"] == f"<newsmon-{KEY}@example.org>"
     assert sent["X-Newsmon-Alert-Id"] == "42" and sent["X-Newsmon-Rule"] == "new_quality"
     assert sent["Auto-Submitted"] == "auto-generated" and sent["Content-Language"] == "zh"
     assert sent["Date"]
@@ -57,7 +58,7 @@ def test_email_headers_identify_the_alert():
 def test_email_message_id_is_the_same_on_a_resend():
     first, again = compose(MESSAGE, email_config()), compose(MESSAGE, email_config())
     assert first["Message-ID"] == again["Message-ID"]
-    other = AlertMessage(**{**MESSAGE.__dict__, "alert_id": 43})
+    other = AlertMessage(**{**MESSAGE.__dict__, "delivery_key": "9" * 32})
     assert compose(other, email_config())["Message-ID"] != first["Message-ID"]
 
 
@@ -78,7 +79,7 @@ def test_email_is_seven_bit_on_the_wire_and_keeps_chinese():
 
 
 def test_email_flattens_newlines_and_escapes_html():
-    scraped = AlertMessage(alert_id=7, rule="r", title="Line one\nBcc: victim@example.org <b>", url="http://x/",
+    scraped = AlertMessage(alert_id=7, delivery_key=KEY, rule="r", title="Line one\nBcc: victim@example.org <b>", url="http://x/",
                            source="s", published_at=None, snippet="a < b")
     sent = reparse(compose(scraped, email_config(subject_prefix="")))
     assert sent["Subject"] == "r: Line one Bcc: victim@example.org <b>"
@@ -103,7 +104,7 @@ def test_webhook_body_is_the_documented_json():
     body = encode_payload(MESSAGE)
     assert "科技创新".encode() in body  # UTF-8, not \u escapes
     assert json.loads(body) == {
-        "alert_id": 42, "rule": "new_quality", "title": "科技创新开启“新质生产力”之门",
+        "alert_id": 42, "delivery_key": KEY, "rule": "new_quality", "title": "科技创新开启“新质生产力”之门",
         "url": "http://x/a.html?id=1&p=2", "source": "jjckb", "published_at": "2023-12-08T00:30:00+00:00",
         "snippet": "加快形成新质生产力……", "language": "zh", "also_in": ["xinhua_english", "gzgov_portal"],
     }
@@ -122,7 +123,8 @@ def test_webhook_headers_cannot_be_overridden_by_config():
     body, headers = channel.request_for(MESSAGE, timestamp="1700000000")
     assert headers["Authorization"] == "Bearer t"
     assert headers.get_list("Content-Type") == ["application/json"]
-    assert headers.get_list("X-Newsmon-Delivery") == ["42"]
+    assert headers.get_list("X-Newsmon-Delivery") == [KEY]
+    assert headers["X-Newsmon-Alert-Id"] == "42"
     assert headers["X-Newsmon-Timestamp"] == "1700000000"
     assert headers["X-Newsmon-Signature"] == sign("key", "1700000000", body)
 

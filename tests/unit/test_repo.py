@@ -68,9 +68,9 @@ def test_claim_is_exclusive_and_failures_back_off(sessions):
         repo.enqueue_alert(s, rule="r", article_id=article, channel="c", snippet=None, when=now)
     with session_scope(sessions) as s:
         (alert_id,) = repo.due_alert_ids(s, now, 10)
-        assert repo.claim_alert(s, alert_id, now) is not None
+        assert repo.claim_alert(s, alert_id, now, owner="h:1:t", lease=timedelta(minutes=15)) is not None
     with session_scope(sessions) as s:
-        assert repo.claim_alert(s, alert_id, now) is None  # already claimed
+        assert repo.claim_alert(s, alert_id, now, owner="h:2:t", lease=timedelta(minutes=15)) is None  # taken
         alert = s.get(Alert, alert_id)
         repo.mark_alert_failed(s, alert, error="boom", when=now, retry_in=timedelta(minutes=5))
     with session_scope(sessions) as s:
@@ -84,17 +84,18 @@ def test_claim_is_exclusive_and_failures_back_off(sessions):
         assert repo.requeue_alert(s, alert_id, now).status == "pending"
 
 
-def test_stale_claims_are_released(sessions):
+def test_claims_past_their_lease_are_released(sessions):
     now = repo.utcnow()
     with session_scope(sessions) as s:
         article = _article(s, 1)
         repo.enqueue_alert(s, rule="r", article_id=article, channel="c", snippet=None, when=now)
     with session_scope(sessions) as s:
         (alert_id,) = repo.due_alert_ids(s, now, 10)
-        repo.claim_alert(s, alert_id, now - timedelta(hours=1))
+        repo.claim_alert(s, alert_id, now - timedelta(hours=1), owner="elsewhere:1:t", lease=timedelta(minutes=15))
     with session_scope(sessions) as s:
-        assert repo.release_stale_claims(s, now - timedelta(minutes=15)) == 1
-        assert s.get(Alert, alert_id).status == "pending"
+        assert repo.release_claims(s, now, gone_owners=[], max_attempts=8) == 1
+        alert = s.get(Alert, alert_id)
+        assert (alert.status, alert.attempts, alert.claimed_by) == ("pending", 1, None)
 
 
 def test_runs_fold_into_source_state(sessions):
