@@ -11,6 +11,8 @@ PIPELINES = {
     "crawler.pipelines.store.StorePipeline": 400,
 }
 
+NON_HTTP_HANDLERS_OFF = {scheme: None for scheme in ("data", "file", "s3", "ftp", "ftps", "sftp", "gs")}
+
 
 def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict:
     crawl = config.crawl
@@ -36,7 +38,14 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         # item, so the default 100 cost more CPU than the pipelines. Concurrency comes from the responses.
         "CONCURRENT_ITEMS": 4,
         "EXTENSIONS": {"crawler.extensions.runlog.RunLog": 0},
+        # Only http(s): Scrapy's file, data, s3 and ftp handlers would let a feed, sitemap or redirect
+        # read local files or reach other services.
+        "DOWNLOAD_HANDLERS": NON_HTTP_HANDLERS_OFF,
         "DOWNLOADER_MIDDLEWARES": {
+            # Before robots.txt (100): a refused host gets no request at all, not even for robots.txt.
+            "crawler.middlewares.url_guard.UrlGuardMiddleware": 50,
+            # Sees redirects before Scrapy's RedirectMiddleware (600) drops non-http ones unrecorded.
+            "crawler.middlewares.url_guard.RedirectGuardMiddleware": 650,
             # After robots.txt (100); Retry-After (560) sees 429/503 before Scrapy retries them (550).
             "crawler.middlewares.crawl_delay.CrawlDelayMiddleware": 120,
             "crawler.middlewares.conditional.ConditionalRequestMiddleware": 130,

@@ -90,6 +90,9 @@ class CrawlConfig(_Strict):
     max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl
     # Processes extracting text beside the crawl (None: one fewer than the CPUs; 0: in the crawl process).
     extract_workers: int | None = Field(None, ge=0)
+    # Private/loopback targets of URLs found on pages: auto (only when a start URL is on one), allow, deny.
+    private_addresses: Literal["auto", "allow", "deny"] = "auto"
+    max_sitemap_depth: int = Field(3, ge=0)  # levels of sitemap indexes below a start URL
 
 
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
@@ -226,6 +229,8 @@ class SourceConfig(_Strict):
     max_articles: int | None = Field(None, ge=1)  # article pages fetched per cycle
     max_age: Duration | None = None  # skip feed/sitemap entries older than this
     max_sitemaps: int = Field(20, ge=1)  # child sitemaps followed from an index per cycle
+    private_addresses: Literal["auto", "allow", "deny"] | None = None  # overrides crawl.private_addresses
+    max_sitemap_depth: int | None = Field(None, ge=0)  # overrides crawl.max_sitemap_depth
     revisit: Duration | None = None  # refetch archived articles still listed after this long (None: never)
     hints: ExtractHints = Field(default_factory=ExtractHints)
 

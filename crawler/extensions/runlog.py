@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.http import Response
 from scrapy.spiders import Spider
+from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext, get_context
 from crawler.progress import report_result, say
@@ -33,6 +35,7 @@ class RunLog:
         ext = cls(crawler, get_context("RunLog"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
         return ext
 
     @property
@@ -61,6 +64,15 @@ class RunLog:
         with session_scope(self.context.sessions) as session:
             repo.record_fetch_error(session, source=spider.source.name, run_id=self.run_id,
                                     url=url, stage=stage, message=message)
+
+    def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
+        """An exception in a spider callback: Scrapy only logs it, but it is this source's failure
+        (and counting it keeps the validators of a half-read feed from being saved)."""
+        callback = getattr(response.request, "callback", None) if response.request is not None else None
+        where = getattr(callback, "__name__", "callback")
+        name = failure.type.__name__ if failure.type else "Error"
+        self.error(spider, spider.kind, response.url,
+                   f"crawler bug: {name} in {where}: {failure.getErrorMessage()} (traceback in the crawl log)")
 
     def new_article(self, spider: Spider, title: str | None, url: str) -> None:
         self.count("new_articles")

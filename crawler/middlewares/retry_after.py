@@ -4,20 +4,22 @@ A 5xx (or 408) is retried crawl.retry_times times, waiting 1 s, 2 s, 4 s …
 (Scrapy's own retry, left for network errors, retries at once). A 429 or
 503 with Retry-After is the site asking us to wait: a short wait (up to
 crawl.max_retry_after) is honoured inside the crawl; a longer one ends this
-source's crawl politely and marks it throttled until then: `newsmon status`
-shows it and the daemon skips the source."""
+source's crawl politely and marks it throttled until then (a day at most):
+`newsmon status` shows it and the daemon skips the source. The header is read
+by monitor.retry_after.parse_retry_after: ASCII digits and HTTP dates only,
+bounded."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.context import CrawlContext, get_context
+from monitor.retry_after import parse_retry_after
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -26,19 +28,9 @@ SERVER_TROUBLE = (500, 502, 503, 504, 522, 524, 408)
 MAX_TRIES = 3
 
 
-def retry_after_seconds(value: bytes | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - now).total_seconds(), 0.0)
+# The longest a site's Retry-After can keep a source throttled: a header saying "next year" (or
+# megabytes of digits) must not silence a source for good; the operator sees the mark in status.
+MAX_THROTTLE = 86400.0
 
 
 class RetryAfterMiddleware:
@@ -58,7 +50,7 @@ class RetryAfterMiddleware:
             return response
         now = datetime.now(timezone.utc)
         tries = request.meta.get("newsmon_throttle_tries", 0) + 1
-        wait = retry_after_seconds(response.headers.get(b"Retry-After"), now)
+        wait = parse_retry_after(response.headers.get(b"Retry-After"), now, cap=MAX_THROTTLE)
         if wait is None and response.status != 429:  # plain server trouble: back off and retry
             if tries > self.retry_times:
                 return response

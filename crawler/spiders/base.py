@@ -12,6 +12,7 @@ from parsel import Selector
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from crawler import urlpolicy
 from crawler.context import get_context
 from crawler.items import ArticleItem
 from monitor.config import SourceConfig
@@ -22,6 +23,10 @@ from monitor.store.session import session_scope
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 HEAD_SCAN_BYTES = 256 * 1024  # where to look for </head>; past it, the whole page is parsed
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
+
+
+class BadEntry(ValueError):
+    """One feed, sitemap or listing entry that cannot be used; the others go on."""
 
 
 class SourceSpider(scrapy.Spider):
@@ -44,15 +49,15 @@ class SourceSpider(scrapy.Spider):
     # --- discovery helpers -------------------------------------------------
 
     def wanted(self, url: str) -> bool:
-        if not url.startswith(("http://", "https://")):
+        if urlpolicy.scheme_problem(url):
             return False
         if self._allow and not any(p.search(url) for p in self._allow):
             return False
         return not any(p.search(url) for p in self._deny)
 
-    def known(self, urls: list[str]) -> set[str]:
-        """Those of `urls` archived, or fetched recently without becoming an article (one query)."""
-        keys = {url: canonical_url(url) for url in urls}
+    def known(self, keys: dict[str, str]) -> set[str]:
+        """Those of the URLs (with their canonical keys) archived, or fetched recently without
+        becoming an article (one query)."""
         revisit = self.source.revisit
         before = datetime.now(timezone.utc) - timedelta(seconds=revisit) if revisit else None
         with session_scope(self.context.sessions) as session:
@@ -77,18 +82,30 @@ class SourceSpider(scrapy.Spider):
         self.runlog.count("unchanged")
         return True
 
-    def article_requests(self, entries: list[tuple[str, dict]]) -> Iterator[scrapy.Request]:
+    def entry_error(self, origin: str, entry: str, problem: str) -> None:
+        """One unusable entry of the feed, sitemap or listing page at `origin`: recorded (so the
+        run is partial and its validators are not kept), and skipped."""
+        self.runlog.error(self, self.kind, origin, f"{entry}: {problem}; entry skipped")
+
+    def article_requests(self, entries: list[tuple[str, dict]], origin: str) -> Iterator[scrapy.Request]:
         """Requests for the article pages a listing names, unless filtered, too old, already
-        known or over the per-cycle cap. `entries` are (url, {title, author, published})."""
+        known or over the per-cycle cap. `entries` are (url, {title, author, published});
+        `origin` is the URL of the feed, sitemap or page that listed them."""
         fresh: dict[str, dict] = {}
+        keys: dict[str, str] = {}
         for url, entry in entries:
             if not self.wanted(url) or url in fresh:
                 continue
             if self.too_old(entry.get("published")):
                 self.runlog.count("too_old")
                 continue
+            try:
+                keys[url] = canonical_url(url)
+            except ValueError as exc:  # a URL urllib can split but not normalize (bad port, IPv6 literal)
+                self.entry_error(origin, f"link {url}", f"not a usable URL ({exc})")
+                continue
             fresh[url] = entry
-        known = self.known(list(fresh)) if fresh else set()
+        known = self.known(keys) if fresh else set()
         for url, entry in fresh.items():
             if url in known:
                 self.runlog.count("skipped_archived")
@@ -124,7 +141,7 @@ class SourceSpider(scrapy.Spider):
         from scrapy.exceptions import IgnoreRequest
         from scrapy.spidermiddlewares.httperror import HttpError
 
-        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+        if failure.check(IgnoreRequest) and failure.getErrorMessage().startswith("Forbidden by robots.txt"):
             self.runlog.count("robots_disallowed")  # the site's wish, not a failure
             return
         if failure.check(HttpError) and failure.value.response.status in (404, 410, 451):
@@ -156,11 +173,16 @@ def declared_canonical(response: Response) -> str | None:
 
 def describe_failure(failure: Failure) -> str:
     """A one-line reason a person can act on."""
+    from scrapy.exceptions import IgnoreRequest
     from scrapy.spidermiddlewares.httperror import HttpError
+
+    from crawler.middlewares.url_guard import REFUSED
 
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"HTTP {status} from server"
+    if failure.check(IgnoreRequest) and failure.getErrorMessage().startswith(REFUSED):
+        return failure.getErrorMessage()  # the URL guard's own sentence: what was refused and why
     name = failure.type.__name__ if failure.type else "Error"
     message = failure.getErrorMessage()
     return f"{name}: {message}" if message else name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -10,7 +11,8 @@ import feedparser
 import scrapy
 from scrapy.http import Response
 
-from crawler.spiders.base import SourceSpider
+from crawler import urlpolicy
+from crawler.spiders.base import BadEntry, SourceSpider
 from crawler.xmlsafety import UnsafeXml, check_xml_safety
 
 
@@ -18,7 +20,31 @@ def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError, TypeError) as exc:  # year 0, year 10000, …
+        raw = entry.get("published") or entry.get("updated")
+        raise BadEntry(f"impossible date {raw!r} ({exc})") from None
+
+
+def _entry(response: Response, entry: feedparser.FeedParserDict) -> tuple[str, dict] | None:
+    """(article URL, what the feed says about it); None for an entry without a link."""
+    link = entry.get("link")
+    if not link:
+        return None
+    try:
+        url = response.urljoin(link)
+    except ValueError as exc:
+        raise BadEntry(f"not a usable link ({exc})") from None
+    if problem := urlpolicy.scheme_problem(url):
+        raise BadEntry(problem)
+    return url, {"title": entry.get("title"), "author": entry.get("author"), "published": _entry_date(entry)}
+
+
+def parse_feed_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
+    """Parse network bytes as a document, always: given bytes or a str, feedparser first tries
+    them as a file name or URL to open (a feed answering "/etc/passwd" would be read from disk)."""
+    return feedparser.parse(io.BytesIO(body), response_headers=headers)
 
 
 class FeedSpider(SourceSpider):
@@ -36,7 +62,7 @@ class FeedSpider(SourceSpider):
         except UnsafeXml as exc:
             self.runlog.error(self, "feed", response.url, str(exc))
             return
-        feed = feedparser.parse(response.body, response_headers={
+        feed = parse_feed_bytes(response.body, {
             k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
         })
         if not feed.entries:
@@ -50,8 +76,18 @@ class FeedSpider(SourceSpider):
             # feedparser recovered entries from a broken feed: use them, but say so.
             self.runlog.error(self, "feed", response.url, f"feed is malformed (entries recovered): {feed.bozo_exception}")
         self.runlog.listing_ok = True
-        yield from self.article_requests([
-            (response.urljoin(entry.link), {"title": entry.get("title"), "author": entry.get("author"),
-                                            "published": _entry_date(entry)})
-            for entry in feed.entries if entry.get("link")
-        ])
+        entries = []
+        for index, entry in enumerate(feed.entries, 1):
+            try:
+                found = _entry(response, entry)
+            except BadEntry as exc:
+                self.entry_error(response.url, _describe(index, entry), str(exc))
+                continue
+            if found is not None:
+                entries.append(found)
+        yield from self.article_requests(entries, response.url)
+
+
+def _describe(index: int, entry: feedparser.FeedParserDict) -> str:
+    link = entry.get("link")
+    return f"entry {index} <{link[:300]}>" if isinstance(link, str) and link else f"entry {index}"

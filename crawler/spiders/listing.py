@@ -37,4 +37,7 @@ class ListingSpider(SourceSpider):
         if not links:
             self.runlog.error(self, "listing", response.url,
                               "no links match the source's allow patterns; check allow/deny in its config")
-        yield from self.article_requests([(link.url, {"title": link.text.strip() or None}) for link in links])
+        # Only article links are followed, never pagination: a listing cannot lead the crawl in circles.
+        # Links that are not http(s) (mailto:, javascript:, file:) are normal on pages and dropped by wanted().
+        yield from self.article_requests([(link.url, {"title": link.text.strip() or None}) for link in links],
+                                         response.url)

@@ -1,4 +1,8 @@
-"""XML sitemaps, sitemap indexes and Google News sitemaps (parsed with defusedxml)."""
+"""XML sitemaps, sitemap indexes and Google News sitemaps (parsed with defusedxml).
+
+Each sitemap is fetched at most once per crawl (an index listing itself, or a
+cycle through several indexes, would otherwise loop until the crawl timeout),
+and indexes are followed max_sitemap_depth levels deep at most."""
 
 from __future__ import annotations
 
@@ -6,19 +10,22 @@ import gzip
 import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element, ParseError
 
 import scrapy
 from scrapy.http import Response
 
-from crawler.spiders.base import SourceSpider
+from crawler import urlpolicy
+from crawler.spiders.base import BadEntry, SourceSpider
 from crawler.xmlsafety import UnsafeXml, parse_xml
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
+DEPTH = "newsmon_sitemap_depth"  # request meta: levels of indexes above this sitemap
 
 
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def _child_text(element: Element, name: str) -> str | None:
@@ -29,31 +36,70 @@ def _child_text(element: Element, name: str) -> str | None:
 
 
 def _parse_date(text: str | None) -> datetime | None:
+    """A W3C (ISO 8601) date as sitemaps use, or an RFC 2822 one as some write; in UTC.
+    Raises BadEntry for a date that is neither, or not a possible date."""
     if not text:
         return None
+    text = text.strip()
     try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise BadEntry(f"impossible date {text[:100]!r}") from None
+    try:
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-14:00 is past the year 9999 in UTC
+        raise BadEntry(f"impossible date {text[:100]!r}") from None
+
+
+def _loc(entry: Element, response: Response) -> str | None:
+    loc = _child_text(entry, "loc")
+    if not loc:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        url = response.urljoin(loc)
+    except ValueError as exc:
+        raise BadEntry(f"not a usable <loc> ({exc})") from None
+    if problem := urlpolicy.scheme_problem(url):
+        raise BadEntry(problem)
+    return url
+
+
+def _describe(tag: str, index: int, entry: Element) -> str:
+    loc = _child_text(entry, "loc")
+    return f"<{tag}> {index} <{loc[:300]}>" if loc else f"<{tag}> {index}"
 
 
 class SitemapSpider(SourceSpider):
     kind = "sitemap"
 
+    def __init__(self, source, **kwargs):  # noqa: ANN001
+        super().__init__(source, **kwargs)
+        depth = source.max_sitemap_depth
+        self.max_depth = self.context.config.crawl.max_sitemap_depth if depth is None else depth
+        self.sitemaps_seen: set[str] = set()  # requested this crawl: each is fetched once
+
     async def start(self):  # noqa: ANN201
         for url in self.source.start_urls:
-            yield self.listing_request(url, self.parse_sitemap)
+            self.sitemaps_seen.add(url)
+            yield self.listing_request(url, self.parse_sitemap, **{DEPTH: 0})
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if self.unchanged(response):
             return
+        if response.meta.get("redirect_urls"):  # redirected to a sitemap this crawl already has?
+            if response.url in self.sitemaps_seen:
+                self.runlog.count("repeated_sitemaps")
+                return
+            self.sitemaps_seen.add(response.url)
         body = response.body
         if body[:2] == b"\x1f\x8b":  # a .xml.gz served without Content-Encoding
             try:
                 with gzip.GzipFile(fileobj=io.BytesIO(body)) as fh:
                     body = fh.read(MAX_SITEMAP_BYTES + 1)
-            except OSError as exc:
+            except (OSError, EOFError) as exc:
                 self.runlog.error(self, "sitemap", response.url, f"broken gzip: {exc}")
                 return
             if len(body) > MAX_SITEMAP_BYTES:
@@ -79,26 +125,44 @@ class SitemapSpider(SourceSpider):
 
     def _children(self, root: Element, response: Response) -> Iterator[scrapy.Request]:
         """Newest child sitemaps first; an index of years of archives needs only the recent ones."""
+        depth = response.meta.get(DEPTH, 0) + 1
+        if depth > self.max_depth:
+            self.runlog.error(self, "sitemap", response.url,
+                              f"sitemap indexes nested more than {self.max_depth} levels deep: its child "
+                              "sitemaps are not followed (raise max_sitemap_depth if the site needs it)")
+            return
         children = []
-        for entry in root:
+        for index, entry in enumerate(root, 1):
             if _local(entry.tag) != "sitemap":
                 continue
-            loc = _child_text(entry, "loc")
-            if loc:
-                children.append((_parse_date(_child_text(entry, "lastmod")), response.urljoin(loc)))
+            try:
+                url = _loc(entry, response)
+                lastmod = _parse_date(_child_text(entry, "lastmod"))
+            except BadEntry as exc:
+                self.entry_error(response.url, _describe("sitemap", index, entry), str(exc))
+                continue
+            if url in self.sitemaps_seen:
+                self.runlog.count("repeated_sitemaps")  # an index listing itself, or a cycle
+            elif url:
+                children.append((lastmod, url))
         children.sort(key=lambda c: c[0] or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
         for lastmod, url in children[: self.source.max_sitemaps]:
-            if self.too_old(lastmod):
+            if self.too_old(lastmod) or url in self.sitemaps_seen:  # seen: listed twice in this index
                 continue
-            yield self.listing_request(url, self.parse_sitemap)
+            self.sitemaps_seen.add(url)
+            yield self.listing_request(url, self.parse_sitemap, **{DEPTH: depth})
 
     def _articles(self, root: Element, response: Response) -> Iterator[scrapy.Request]:
         entries = []
-        for entry in root:
+        for index, entry in enumerate(root, 1):
             if _local(entry.tag) != "url":
                 continue
-            loc = _child_text(entry, "loc")
-            if loc:
+            try:
+                url = _loc(entry, response)
                 published = _parse_date(_child_text(entry, "publication_date") or _child_text(entry, "lastmod"))
-                entries.append((response.urljoin(loc), {"title": _child_text(entry, "title"), "published": published}))
-        yield from self.article_requests(entries)
+            except BadEntry as exc:
+                self.entry_error(response.url, _describe("url", index, entry), str(exc))
+                continue
+            if url:
+                entries.append((url, {"title": _child_text(entry, "title"), "published": published}))
+        yield from self.article_requests(entries, response.url)
