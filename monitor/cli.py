@@ -55,9 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="use this configured source's extraction hints")
     p.add_argument("--format", choices=("json", "jsonl", "text"), default="json")
 
-    p = add("query", archive.cmd_query, "read-only SQL on the archive")
+    p = add("query", archive.cmd_query, "read-only SQL on the archive: one statement, rows streamed")
     p.add_argument("sql", metavar="SQL")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--limit", type=archive.positive_int, metavar="N", help="stop after N rows")
+    p.add_argument("--timeout", type=archive.duration_argument, metavar="DURATION",
+                   help="stop the query after this long, e.g. 30s or 10m (default: query.timeout, 5m)")
 
     p = add("search", rules.cmd_search, "search the archive with the rule query language")
     p.add_argument("query", metavar="RULE_QUERY")

@@ -1,13 +1,20 @@
-"""Rendering rows for people (aligned tables) and for scripts (csv, json)."""
+"""Rendering rows for people (aligned tables) and for scripts (csv, json).
+
+`write_rows` streams: it holds at most TABLE_LOOKAHEAD rows (the table format sizes its
+columns from them), so a query of millions of rows prints in constant memory.
+`render` and `table` build a string, for the short listings of the other commands.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TextIO
+
+TABLE_LOOKAHEAD = 1000  # rows read before the table's column widths are fixed
 
 
 def _cell(value: Any) -> str:
@@ -52,6 +59,74 @@ def _display_width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut with an ellipsis to at most `width` terminal columns."""
+    if _display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def write_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str, out: TextIO,
+               max_width: int = 200) -> int:
+    """Write rows as they come, in `fmt` (table, csv or json); returns how many were written."""
+    if fmt == "csv":
+        return _write_csv(headers, rows, out)
+    if fmt == "json":
+        return _write_json(headers, rows, out)
+    return _write_table(headers, rows, out, max_width)
+
+
+def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    count = 0
+    for count, row in enumerate(rows, 1):
+        writer.writerow([_cell(v) for v in row])
+    return count
+
+
+def _write_json(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """A JSON array of objects, one object a line, written as the rows arrive."""
+    count = 0
+    out.write("[")
+    for count, row in enumerate(rows, 1):
+        out.write(",\n  " if count > 1 else "\n  ")
+        out.write(to_json(dict(zip(headers, row)), indent=None))
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _write_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO, max_width: int) -> int:
+    """Column widths come from the first TABLE_LOOKAHEAD rows; later, longer cells are cut to fit."""
+    rows = iter(rows)
+    ahead = []
+    for row in rows:
+        ahead.append([_fit(_cell(v).replace("\n", " "), max_width) for v in row])
+        if len(ahead) >= TABLE_LOOKAHEAD:
+            break
+    widths = [max([_display_width(h)] + [_display_width(r[i]) for r in ahead]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - _display_width(v)) for v, w in zip(values, widths)).rstrip() + "\n"
+
+    out.write(line(list(headers)))
+    out.write(line(["-" * w for w in widths]))
+    for cells in ahead:
+        out.write(line(cells))
+    count = len(ahead)
+    for row in rows:
+        out.write(line([_fit(_cell(v).replace("\n", " "), w) for v, w in zip(row, widths)]))
+        count += 1
+    return count
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, max_width: int = 10_000) -> str:

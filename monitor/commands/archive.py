@@ -3,47 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-from monitor.config import NewsmonConfig
-from monitor.errors import ArchiveError, ReadOnlyQueryError
-from monitor.output import render
-from monitor.store.session import make_readonly_engine, migrate
-
-_READONLY_HINTS = ("readonly", "read-only", "read only", "attempt to write")
+from monitor.config import NewsmonConfig, parse_duration
+from monitor.output import write_rows
+from monitor.store.readonly import read_only_query
+from monitor.store.session import ensure_query_role, migrate, parse_database_url
 
 
 def cmd_init(config: NewsmonConfig, args: argparse.Namespace) -> int:
     migrate(config.database_url)
-    from sqlalchemy import make_url
-
-    print(f"archive ready: {make_url(config.database_url).render_as_string(hide_password=True)}")
+    print(f"archive ready: {parse_database_url(config.database_url).render_as_string(hide_password=True)}")
+    note = ensure_query_role(config.database_url)
+    if note:
+        print(note)
     return 0
 
 
-def cmd_query(config: NewsmonConfig, args: argparse.Namespace) -> int:
-    engine = make_readonly_engine(config.database_url)
+def duration_argument(value: str) -> float:
+    """argparse type for --timeout: 30s, 5m, 1h (a bad value is a usage error, exit 2)."""
     try:
-        with engine.connect() as conn:
-            result = conn.execute(text(args.sql))
-            if not result.returns_rows:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
+
+
+class _Limited:
+    """The first `limit` rows; `cut` tells afterwards whether more were left."""
+
+    def __init__(self, rows: Iterable[tuple], limit: int | None):
+        self.rows, self.limit, self.cut = iter(rows), limit, False
+
+    def __iter__(self) -> Iterator[tuple]:
+        for count, row in enumerate(self.rows, 1):
+            yield row
+            if self.limit is not None and count >= self.limit:
+                self.cut = next(self.rows, None) is not None
+                return
+
+
+def cmd_query(config: NewsmonConfig, args: argparse.Namespace) -> int:
+    timeout = args.timeout or config.query.timeout
+    database_url = config.query_database_url or config.database_url
+    try:
+        with read_only_query(database_url, args.sql, timeout=timeout) as result:
+            if result.headers is None:
                 print("statement ran; it returns no rows")
                 return 0
-            headers = list(result.keys())
-            rows = [tuple(row) for row in result]
-    except DBAPIError as exc:
-        message = str(exc.orig)
-        if any(hint in message.lower() for hint in _READONLY_HINTS):
-            raise ReadOnlyQueryError(
-                f"newsmon query is read-only; this statement tries to write ({message}). "
-                "Change the archive with newsmon commands instead."
-            ) from None
-        raise ArchiveError(f"query failed: {message}") from None
-    except SQLAlchemyError as exc:
-        raise ArchiveError(f"query failed: {exc}") from None
-    finally:
-        engine.dispose()
-    print(render(headers, rows, args.format))
+            rows = _Limited(result.rows, args.limit)
+            write_rows(result.headers, rows, args.format, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if rows.cut and args.format == "table":
+        print(f"(limit {args.limit} reached; more rows exist)", file=sys.stderr)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import redaction
 from monitor.errors import ArchiveError
 
 import migrations
@@ -18,11 +20,38 @@ import migrations
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 
+# scheme://user:password@host: all before the authority's last @ is credentials (an unparsable
+# URL may hold a raw @ in its password). libpq also takes ?password=… as a parameter.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
+_PASSWORD_PARAMETER = re.compile(r"(?P<key>[?&;\s]password=)[^&\s]*", re.I)
+
+
+def redact_url_text(text: str) -> str:
+    """A URL (or a string that failed to parse as one) without its credentials."""
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{redaction.MASK}@", text)
+    return _PASSWORD_PARAMETER.sub(lambda m: f"{m.group('key')}{redaction.MASK}", text)
+
+
 def _parse_url(database_url: str) -> URL:
     try:
         return make_url(database_url)
-    except ArgumentError as exc:
-        raise ArchiveError(f"database_url {database_url!r} is not a valid SQLAlchemy URL: {exc}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # SQLAlchemy's message repeats the whole URL, password included: say it in our words.
+        raise ArchiveError(
+            f"database_url {redact_url_text(database_url)!r} is not a valid SQLAlchemy URL; write it as "
+            "sqlite:///path/to/file.sqlite3 or postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
+        ) from None
+
+
+parse_database_url = _parse_url
+
+
+def sqlite_archive_path(database_url: str) -> Path:
+    """The file of a SQLite archive, which must exist already."""
+    path = _sqlite_path(_parse_url(database_url))
+    if path is None or not path.exists():
+        raise ArchiveError(f"no archive at {path}: run `newsmon init` first")
+    return path
 
 
 def _sqlite_path(url: URL) -> Path | None:
@@ -84,32 +113,24 @@ def make_engine(database_url: str) -> Engine:
 
 
 def make_readonly_engine(database_url: str) -> Engine:
-    """An engine on which any write fails, for `newsmon query`."""
+    """An engine on which any write fails, for `newsmon query` (monitor/store/readonly.py runs it).
+    SQLite and PostgreSQL only: for others the read-only guarantees cannot be given."""
+    from sqlalchemy.pool import NullPool
+
+    from monitor.store import sqlite_guard
+
     url = _parse_url(database_url)
     backend = url.get_backend_name()
     if backend == "sqlite":
-        path = _sqlite_path(url)
-        if path is None or not path.exists():
-            raise ArchiveError(f"no archive at {path}: run `newsmon init` first")
-        import sqlite3
-
-        uri = f"file:{path.resolve()}?mode=ro"
-
-        def connect() -> sqlite3.Connection:
-            return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
-
-        return create_engine("sqlite://", creator=connect)
+        path = sqlite_archive_path(database_url)
+        return create_engine("sqlite://", creator=lambda: sqlite_guard.connect_read_only(path), poolclass=NullPool)
     if backend == "postgresql":
-        return create_engine(
-            url, connect_args={"options": "-c default_transaction_read_only=on"}, pool_pre_ping=True
-        )
-    engine = create_engine(url)
-
-    @event.listens_for(engine, "begin")
-    def _read_only(conn):  # noqa: ANN001
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-
-    return engine
+        try:
+            return create_engine(url, poolclass=NullPool,
+                                 connect_args={"options": "-c default_transaction_read_only=on"})
+        except (SQLAlchemyError, ImportError) as exc:
+            raise ArchiveError(f"cannot open archive {url.render_as_string(hide_password=True)}: {exc}") from None
+    raise ArchiveError(f"newsmon query supports SQLite and PostgreSQL archives, not {backend}")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -164,3 +185,22 @@ def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+def ensure_query_role(database_url: str) -> str | None:
+    """PostgreSQL: create (if allowed) and grant the role `newsmon query` reads as; a line for the user.
+    A failure here is reported, not raised: the archive itself is ready."""
+    url = _parse_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    from monitor.store.reader_role import ensure_reader_role
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            return ensure_reader_role(conn.connection.driver_connection)
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", exc)).strip()
+        return f"note: could not set up the read-only query role ({detail}); `newsmon query` may refuse to run"
+    finally:
+        engine.dispose()
