@@ -267,15 +267,22 @@ class RetentionConfig(_Strict):
     article_text: Duration | None = None
 
 
+class QueryConfig(_Strict):
+    timeout: Duration = 300.0  # `newsmon query` stops a statement after this; --timeout overrides
+
+
 class NewsmonConfig(_Strict):
     config_dir: Path
     database_url: str = DEFAULT_DATABASE_URL
+    # Optional separate login for `newsmon query` (an analyst's, able only to read the archive).
+    query_database_url: str | None = None
     redis_url: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    query: QueryConfig = Field(default_factory=QueryConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     rules: dict[str, RuleConfig] = Field(default_factory=dict)
