@@ -8,6 +8,7 @@ on a port the system picks unless one is given.
 
     with WebhookReceiver() as hook:                # hook.url
         hook.fail_next(2, status=503)              # the next two POSTs get 503
+        hook.hold()                                # record POSTs but answer none until release()
         ...
         (request,) = hook.wait_for(1)              # request.json, request.headers, request.body
         WebhookReceiver.verify(request, secret)
@@ -197,8 +198,10 @@ class ReceivedRequest:
 
 class WebhookReceiver:
     """A real HTTP server on 127.0.0.1 that records every POST and answers 200,
-    or what `fail_next` asks for; `delay` makes it slow to answer. With
-    `tls_context` it speaks HTTPS (tests give it a certificate of their own CA)."""
+    or what `fail_next` asks for; `delay` makes it slow to answer, and `hold()`
+    keeps every answer back until `release()` (a receiver that hangs, e.g. to
+    kill the sender mid-send). With `tls_context` it speaks HTTPS (tests give
+    it a certificate of their own CA)."""
 
     def __init__(self, port: int = 0, echo: bool = False, secret: str | None = None,
                  tls_context: ssl.SSLContext | None = None):
@@ -208,6 +211,8 @@ class WebhookReceiver:
         self.secret = secret  # only for the echo line's "signature ok"
         self.delay = 0.0  # seconds to wait before answering
         self._answers: list[tuple[int, dict[str, str]]] = []
+        self._answering = threading.Event()
+        self._answering.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -221,6 +226,14 @@ class WebhookReceiver:
         """Answer the next n POSTs with `status` (and `headers`, e.g. a Location); n=0 cancels."""
         with self.lock:
             self._answers = [(status, dict(headers or {}))] * n
+
+    def hold(self) -> None:
+        """Record the POSTs that arrive from now on but answer none of them until release()."""
+        self._answering.clear()
+
+    def release(self) -> None:
+        """Answer the held POSTs (as fail_next or 200 says) and the later ones at once."""
+        self._answering.set()
 
     def _next_answer(self) -> tuple[int, dict[str, str]]:
         with self.lock:
@@ -252,6 +265,7 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
+        self.release()  # held handler threads finish instead of hanging on
         self.server.shutdown()
         self.server.server_close()
 
@@ -291,6 +305,7 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
                                              parsed, tuple(self.client_address[:2])))
             if receiver.delay:
                 time.sleep(receiver.delay)
+            receiver._answering.wait()
             answer = b'{"ok":true}' if status < 300 else b'{"error":"told to fail"}'
             try:
                 self.send_response(status)
