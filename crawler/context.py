@@ -15,6 +15,7 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction_job import ready
+from crawler.parent_watch import exit_with_parent
 from monitor.config import NewsmonConfig
 
 _current: CrawlContext | None = None
@@ -38,7 +39,9 @@ class CrawlContext:
             return None
         if self._pool is None:
             # spawn: a forked copy of a running reactor and open database connections is no place to work.
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            # The initializer: a worker outlives a SIGKILLed crawl otherwise (it waits on its task queue forever).
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=exit_with_parent, initargs=(os.getpid(),))
             for _ in range(workers):  # start and import now: a cold worker would stall the first articles
                 self._pool.submit(ready)
         return self._pool

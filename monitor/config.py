@@ -84,7 +84,8 @@ class CrawlConfig(_Strict):
     autothrottle: bool = True
     retry_times: int = Field(2, ge=0)
     max_articles_per_source: int = Field(200, ge=1)
-    subprocess_timeout: Duration = 3600.0
+    subprocess_timeout: Duration = 3600.0  # then the crawl is killed with its extraction workers
+    stop_grace: Duration = 30.0  # on SIGTERM, the daemon's running crawls get this long, then are killed
     parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
     seen_url_retention: Duration = 30 * 86400.0  # forget fetched-but-not-stored URLs after this
     max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl

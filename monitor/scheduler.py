@@ -6,7 +6,8 @@ between crawls. Jobs coalesce and have a generous misfire grace time: with
 APScheduler's default of 1 s, runs are silently dropped after any pause.
 
 SIGTERM/SIGINT: stop scheduling, let the running step finish, exit 0. A second
-signal asks running crawls to stop early.
+signal asks running crawls to stop early; crawls still running after
+crawl.stop_grace are killed with their extraction workers.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import Outbox
 from monitor.config import NewsmonConfig
-from monitor.crawl_runner import terminate_running
 from monitor.cycle import run_cycle
+from monitor.running_crawls import running, terminate_running
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -161,7 +162,8 @@ class Daemon:
             nonlocal signals_seen
             signals_seen += 1
             if signals_seen == 1:
-                self.echo(f"received {signal.Signals(signum).name}: finishing the current step, then exiting")
+                self.echo(f"received {signal.Signals(signum).name}: finishing the current step, then exiting "
+                          f"(running crawls get {self.config.crawl.stop_grace:g}s, crawl.stop_grace)")
                 self.stopping.set()
             else:
                 self.echo(f"received {signal.Signals(signum).name} again: stopping running crawls now")
@@ -176,6 +178,7 @@ class Daemon:
             self.echo(f"newsmon daemon running: sources {sources}; Ctrl-C or SIGTERM to stop")
             while not self.stopping.wait(timeout=1.0):
                 pass
+            self._stop_crawls()
             self.scheduler.shutdown(wait=True)
             self.outbox.close()
             self.echo("newsmon daemon stopped")
@@ -183,4 +186,15 @@ class Daemon:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            running.accept_new()
             _daemon = None
+
+    def _stop_crawls(self) -> None:
+        """Give running crawls crawl.stop_grace to finish, then kill them and refuse new ones,
+        so the scheduler's shutdown never waits on a hung crawl."""
+        grace = self.config.crawl.stop_grace
+        finished = running.wait_idle(grace)
+        killed = running.kill_all(f"crawl process killed: the daemon was stopping and the crawl was still "
+                                  f"running after {grace:g}s (crawl.stop_grace)")
+        if not finished and killed:
+            self.echo(f"{killed} crawl(s) still running after {grace:g}s (crawl.stop_grace): killed")
