@@ -310,7 +310,8 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             try:
                 self.send_response(status)
                 for name, value in extra_headers.items():
-                    self.send_header(name, value)
+                    # Raw UTF-8 bytes, as a hostile receiver may send (send_header allows latin-1 only).
+                    self._headers_buffer.append(f"{name}: {value}\r\n".encode("utf-8"))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
