@@ -210,7 +210,7 @@ class WebhookReceiver:
         self.echo = echo
         self.secret = secret  # only for the echo line's "signature ok"
         self.delay = 0.0  # seconds to wait before answering
-        self._answers: list[tuple[int, dict[str, str]]] = []
+        self._answers: list[tuple[int, dict[str, str], bytes | None]] = []
         self._answering = threading.Event()
         self._answering.set()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -222,10 +222,12 @@ class WebhookReceiver:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"webhook-receiver-{self.port}", daemon=True)
 
-    def fail_next(self, n: int, status: int = 500, headers: dict[str, str] | None = None) -> None:
-        """Answer the next n POSTs with `status` (and `headers`, e.g. a Location); n=0 cancels."""
+    def fail_next(self, n: int, status: int = 500, headers: dict[str, str] | None = None,
+                  body: bytes | None = None) -> None:
+        """Answer the next n POSTs with `status` (and `headers`, e.g. a Location, and `body`
+        instead of a short JSON error); n=0 cancels."""
         with self.lock:
-            self._answers = [(status, dict(headers or {}))] * n
+            self._answers = [(status, dict(headers or {}), body)] * n
 
     def hold(self) -> None:
         """Record the POSTs that arrive from now on but answer none of them until release()."""
@@ -235,9 +237,9 @@ class WebhookReceiver:
         """Answer the held POSTs (as fail_next or 200 says) and the later ones at once."""
         self._answering.set()
 
-    def _next_answer(self) -> tuple[int, dict[str, str]]:
+    def _next_answer(self) -> tuple[int, dict[str, str], bytes | None]:
         with self.lock:
-            return self._answers.pop() if self._answers else (200, {})
+            return self._answers.pop() if self._answers else (200, {}, None)
 
     def _record(self, request: ReceivedRequest) -> None:
         with self.lock:
@@ -296,7 +298,7 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, extra_headers = receiver._next_answer()
+            status, extra_headers, answer = receiver._next_answer()
             try:
                 parsed = json.loads(body.decode("utf-8"))
             except ValueError:
@@ -306,13 +308,15 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             if receiver.delay:
                 time.sleep(receiver.delay)
             receiver._answering.wait()
-            answer = b'{"ok":true}' if status < 300 else b'{"error":"told to fail"}'
+            if answer is None:
+                answer = b'{"ok":true}' if status < 300 else b'{"error":"told to fail"}'
             try:
                 self.send_response(status)
                 for name, value in extra_headers.items():
                     # Raw UTF-8 bytes, as a hostile receiver may send (send_header allows latin-1 only).
                     self._headers_buffer.append(f"{name}: {value}\r\n".encode("utf-8"))
-                self.send_header("Content-Type", "application/json")
+                if "content-type" not in {name.lower() for name in extra_headers}:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)

@@ -22,6 +22,14 @@ from pathlib import Path
 from typing import Any
 
 
+def printable_line(text: str, limit: int = 200) -> str:
+    """Text from a server (an HTTP body, an SMTP reply), safe to store and to show in a terminal:
+    one line, control and format characters (terminal escapes, bidi overrides) replaced, at most
+    `limit` characters."""
+    line = " ".join(text.split())
+    return "".join(c if c.isprintable() else "\ufffd" for c in line[:limit])
+
+
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Certificate checks against the system's CAs, or only against `ca_file` (a channel's
     `ca_file`: servers with certificates from a private CA)."""

@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from html import escape
 
-from monitor.channels.base import AlertMessage, Channel, tls_context
+from monitor.channels.base import AlertMessage, Channel, printable_line, tls_context
 from monitor.config import EmailChannelConfig
 from monitor.errors import DeliveryError
 
@@ -245,7 +245,7 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     text = exc.smtp_error
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return f"{exc.smtp_code} {one_line(text)}".strip()
+    return f"{exc.smtp_code} {printable_line(text, 500)}".strip()
 
 
 def _codes(refused: dict[str, tuple[int, bytes | str]]) -> str:
@@ -253,5 +253,5 @@ def _codes(refused: dict[str, tuple[int, bytes | str]]) -> str:
     for address, (code, text) in refused.items():
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        parts.append(f"{address} ({code} {one_line(text)})")
+        parts.append(f"{printable_line(address, 320)} ({code} {printable_line(text, 300)})")
     return ", ".join(parts)

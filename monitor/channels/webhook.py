@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 import httpx
 
 from monitor import __version__
-from monitor.channels.base import AlertMessage, Channel, tls_context
+from monitor.channels.base import AlertMessage, Channel, printable_line, tls_context
 from monitor.config import WebhookChannelConfig
 from monitor.errors import DeliveryError
 from monitor.retry_after import parse_retry_after
@@ -53,6 +53,9 @@ from monitor.retry_after import parse_retry_after
 RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, rate limited
 PERMANENT_REDIRECTS = frozenset({301, 308})  # "moved for good": the config must change
 HONOURS_RETRY_AFTER = frozenset({429, 503})  # rate limited, overloaded (RFC 9110 §10.2.3, RFC 6585)
+# Bytes of an answer's body read (as sent, not decompressed): enough for an error message; a
+# receiver sending more (or a small gzip expanding a thousandfold) cannot fill our memory.
+MAX_ANSWER_BYTES = 4096
 
 
 def encode_payload(message: AlertMessage) -> bytes:
@@ -70,6 +73,29 @@ def is_permanent(status: int) -> bool:
     if 300 <= status < 400:
         return status in PERMANENT_REDIRECTS
     return 400 <= status < 500 and status not in RETRYABLE_4XX
+
+
+def read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the body as sent. A short body is read to its end, which
+    keeps the connection reusable; a longer one is cut off, and its connection closed."""
+    data = bytearray()
+    for chunk in response.iter_raw():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data[:limit])
+
+
+def answer_text(response: httpx.Response, body: bytes) -> str:
+    """The start of an error answer, for the message: one printable line."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return f"({encoding}-encoded body not shown)"
+    try:
+        text = body.decode(response.encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", "replace")
+    return printable_line(text)
 
 
 def origin(url: str | httpx.URL) -> str:
@@ -97,7 +123,8 @@ class WebhookChannel(Channel):
             verify = tls_context(self.config.ca_file) if self.config.ca_file else True
             self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=False,
                                         transport=self._transport, verify=verify,
-                                        headers={"User-Agent": f"newsmon/{__version__} (webhook)"})
+                                        headers={"User-Agent": f"newsmon/{__version__} (webhook)",
+                                                 "Accept-Encoding": "identity"})
         return self._client
 
     def request_for(self, message: AlertMessage, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
@@ -118,7 +145,8 @@ class WebhookChannel(Channel):
         body, headers = self.request_for(message)
         where = origin(self.config.url)
         try:
-            response = self.client.post(self.config.url, content=body, headers=headers)
+            with self.client.stream("POST", self.config.url, content=body, headers=headers) as response:
+                answer = read_prefix(response, MAX_ANSWER_BYTES)
         except httpx.TimeoutException:
             # The receiver may have got it: the retry carries the same X-Newsmon-Delivery.
             raise DeliveryError(self.name, f"timed out: no answer from {where} within "
@@ -135,8 +163,9 @@ class WebhookChannel(Channel):
             return None
         if 300 <= status < 400:
             raise DeliveryError(self.name, self._redirect_text(response), permanent=is_permanent(status))
-        detail = " ".join(response.text[:200].split())
-        text = f"{where} answered HTTP {status} {response.reason_phrase}" + (f": {detail}" if detail else "")
+        detail = answer_text(response, answer)
+        reason = printable_line(response.reason_phrase, 100)
+        text = f"{where} answered HTTP {status} {reason}" + (f": {detail}" if detail else "")
         retry_after = self._retry_after(response)
         if retry_after is not None:
             text += f"; it asked to wait {retry_after:g}s"

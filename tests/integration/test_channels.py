@@ -217,6 +217,15 @@ def test_email_data_refusals_are_classified_by_code(reply, permanent):
         assert len(smtp.wait_for(1)) == 1
 
 
+def test_email_server_replies_are_stored_printable():
+    with SmtpSink() as smtp, EmailChannel("mail", email_config(smtp.port)) as channel:
+        smtp.fail_next(1, "451 4.3.0 \x1b]0;pwned\x07busy \u202eevil")
+        with pytest.raises(DeliveryError) as info:
+            channel.send(MESSAGE)
+    text = str(info.value)
+    assert "451" in text and "busy" in text and all(c.isprintable() for c in text), repr(text)
+
+
 def test_email_slow_server_times_out_as_transient():
     with SmtpSink() as smtp:
         smtp.delay = 2
@@ -325,6 +334,26 @@ def test_webhook_errors_do_not_show_the_url_path_or_query():
     assert request.path == "/newsmon/T0001/token-abc?key=xyz"
     assert f"http://127.0.0.1:{receiver.port}" in str(info.value)
     assert "token-abc" not in str(info.value) and "xyz" not in str(info.value)
+
+
+HOSTILE_BODY = "\x1b[2J\x1b]0;pwned\x07 overloaded\u202e\r\nX-Fake: 1 ".encode() + b"A" * (8 * 1024 * 1024)
+
+
+@pytest.mark.parametrize("headers, body, shown", [
+    ({}, HOSTILE_BODY, "overloaded"),  # terminal escapes, a bidi override, 8 MiB: read 4 KiB of it
+    ({"Content-Type": "text/plain; charset=no-such-charset"}, b"busy \xff", "busy"),
+    ({"Content-Encoding": "gzip"}, b"\x1f\x8b" + b"\x00" * 64, "(gzip-encoded body not shown)"),
+], ids=["escapes and megabytes", "unknown charset", "compressed"])
+def test_webhook_error_answers_are_read_bounded_and_shown_printable(headers, body, shown):
+    with WebhookReceiver() as receiver, hook(receiver.url) as channel:
+        receiver.fail_next(1, status=503, headers=headers, body=body)
+        with pytest.raises(DeliveryError) as info:
+            channel.send(MESSAGE)
+        channel.send(MESSAGE)  # a fresh connection works
+        assert len(receiver.delivered) == 1
+    text = str(info.value)
+    assert shown in text and len(text) < 500
+    assert all(c.isprintable() for c in text), repr(text)
 
 
 def test_webhook_over_https_to_a_private_ca_with_ca_file(tls_ca):
