@@ -166,7 +166,7 @@ def declared_canonical(response: Response) -> str | None:
         page = Selector(text=response.body[:end.end()].decode(response.encoding, "replace")) if end else response
         href = page.xpath("//link[@rel='canonical']/@href").get() or \
             page.xpath("//meta[@property='og:url']/@content").get()
-    except ValueError:  # a body Scrapy cannot parse as HTML
+    except (ValueError, LookupError):  # a body Scrapy cannot parse as HTML, or a charset no codec reads
         return None
     return response.urljoin(href.strip()) if href and href.strip() else None
 

@@ -6,6 +6,7 @@ import calendar
 import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from urllib.parse import urljoin
 
 import feedparser
 import scrapy
@@ -33,7 +34,7 @@ def _entry(response: Response, entry: feedparser.FeedParserDict) -> tuple[str, d
     if not link:
         return None
     try:
-        url = response.urljoin(link)
+        url = urljoin(response.url, link)  # not response.urljoin: it decodes the body as HTML for a <base>
     except ValueError as exc:
         raise BadEntry(f"not a usable link ({exc})") from None
     if problem := urlpolicy.scheme_problem(url):
@@ -62,9 +63,14 @@ class FeedSpider(SourceSpider):
         except UnsafeXml as exc:
             self.runlog.error(self, "feed", response.url, str(exc))
             return
-        feed = parse_feed_bytes(response.body, {
-            k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
-        })
+        try:
+            feed = parse_feed_bytes(response.body, {
+                k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
+            })
+        except (ValueError, LookupError) as exc:  # feedparser decoding with a declared charset such as "punycode"
+            self.runlog.error(self, "feed", response.url,
+                              f"not a valid RSS/Atom feed: its declared encoding cannot be read ({exc})")
+            return
         if not feed.entries:
             reason = feed.get("bozo_exception") or "no entries"
             if feed.bozo or not feed.get("version"):

@@ -32,8 +32,12 @@ class ListingSpider(SourceSpider):
         if not isinstance(response, TextResponse):
             self.runlog.error(self, "listing", response.url, "not an HTML page")
             return
+        try:
+            links = self.links.extract_links(response)
+        except (LookupError, ValueError) as exc:  # a declared charset no codec decodes ("rot13"), …
+            self.runlog.error(self, "listing", response.url, f"cannot read the page as HTML: {exc}")
+            return
         self.runlog.listing_ok = True
-        links = self.links.extract_links(response)
         if not links:
             self.runlog.error(self, "listing", response.url,
                               "no links match the source's allow patterns; check allow/deny in its config")

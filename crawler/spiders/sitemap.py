@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
 from xml.etree.ElementTree import Element, ParseError
 
 import scrapy
@@ -59,7 +60,7 @@ def _loc(entry: Element, response: Response) -> str | None:
     if not loc:
         return None
     try:
-        url = response.urljoin(loc)
+        url = urljoin(response.url, loc)  # not response.urljoin: it decodes the body as HTML for a <base>
     except ValueError as exc:
         raise BadEntry(f"not a usable <loc> ({exc})") from None
     if problem := urlpolicy.scheme_problem(url):
