@@ -70,6 +70,8 @@ def postgres_url() -> Iterator[str]:
     need_service("PostgreSQL", "127.0.0.1", 5432)
     from sqlalchemy import create_engine, text
 
+    from monitor.store.reader_role import reader_role_name
+
     name = f"newsmon_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -79,6 +81,8 @@ def postgres_url() -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # `newsmon init` creates a per-database reader role; roles outlive databases.
+            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role_name(name)}"'))
         admin.dispose()
 
 

@@ -28,6 +28,8 @@ _PASSWORD_PARAMETER = re.compile(r"(?P<key>[?&;\s]password=)[^&\s]*", re.I)
 
 def redact_url_text(text: str) -> str:
     """A URL (or a string that failed to parse as one) without its credentials."""
+    if "://" not in text:  # user:password@host with the scheme left out
+        return re.sub(r"^[^@\s]*@", f"{redaction.MASK}@", text)
     text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{redaction.MASK}@", text)
     return _PASSWORD_PARAMETER.sub(lambda m: f"{m.group('key')}{redaction.MASK}", text)
 
