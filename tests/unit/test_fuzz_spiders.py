@@ -131,7 +131,8 @@ def make_spider(config_factory, migrated_sqlite):
         crawler = get_crawler(cls, build_settings(config))
         spider = cls.from_crawler(crawler, source=config.sources[name])
         crawler.spider = spider
-        RunLog(crawler, context).spider_opened(spider)
+        runlog = next(ext for ext in crawler.extensions.middlewares if isinstance(ext, RunLog))  # Scrapy's own
+        runlog.spider_opened(spider)
         return spider
 
     yield make
