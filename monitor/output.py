@@ -58,12 +58,14 @@ def _display_width(text: str) -> int:
     """Wide (CJK) characters take two terminal columns."""
     import unicodedata
 
+    if text.isascii():  # the common case, and a million-row table spends its time here
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _fit(text: str, width: int) -> str:
     """`text` cut with an ellipsis to at most `width` terminal columns."""
-    if _display_width(text) <= width:
+    if len(text) <= width // 2 or _display_width(text) <= width:
         return text
     out, used = [], 0
     for ch in text:
