@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -100,7 +101,7 @@ class SitemapSpider(SourceSpider):
             try:
                 with gzip.GzipFile(fileobj=io.BytesIO(body)) as fh:
                     body = fh.read(MAX_SITEMAP_BYTES + 1)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 self.runlog.error(self, "sitemap", response.url, f"broken gzip: {exc}")
                 return
             if len(body) > MAX_SITEMAP_BYTES:
