@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import unquote
 
 import yaml
 from pydantic import (
@@ -26,6 +27,7 @@ from pydantic import (
     field_validator,
 )
 
+from monitor import redaction
 from monitor.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/newsmon.sqlite3"
@@ -278,6 +280,8 @@ class NewsmonConfig(_Strict):
     # Optional separate login for `newsmon query` (an analyst's, able only to read the archive).
     query_database_url: str | None = None
     redis_url: str | None = None
+    # Environment variables whose values are not secret: not masked in output, logs and the archive.
+    public_env: list[str] = Field(default_factory=list)
     user_agent: str = DEFAULT_USER_AGENT
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
@@ -314,18 +318,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _substitute_env(value: Any, env: Mapping[str, str], path: Path, field: str) -> Any:
-    """Resolve ${VAR} and ${VAR:-default} in every string, recursively."""
+def _substitute_env(value: Any, env: Mapping[str, str], path: Path, field: str, found: dict[str, str]) -> Any:
+    """Resolve ${VAR} and ${VAR:-default} in every string, recursively; the variables taken from
+    the environment are added to `found` (their values are masked wherever text is shown)."""
     if isinstance(value, dict):
-        return {k: _substitute_env(v, env, path, f"{field}.{k}" if field else str(k)) for k, v in value.items()}
+        return {k: _substitute_env(v, env, path, f"{field}.{k}" if field else str(k), found)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute_env(v, env, path, f"{field}[{i}]") for i, v in enumerate(value)]
+        return [_substitute_env(v, env, path, f"{field}[{i}]", found) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in env:
+            found[name] = env[name]
             return env[name]
         if default is not None:
             return default
@@ -334,6 +341,20 @@ def _substitute_env(value: Any, env: Mapping[str, str], path: Path, field: str) 
         )
 
     return _ENV_REF.sub(replace, value)
+
+
+def _public_env(data: dict[str, Any], path: Path) -> frozenset[str]:
+    """newsmon.yaml's `public_env`: variables whose values are not secret (not masked)."""
+    names = data.get("public_env", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(str(path), "public_env", "must be a list of environment variable names")
+    return frozenset(names)
+
+
+def _url_password(url: str) -> set[str]:
+    """The password in a URL such as postgresql://user:password@host/db, if any."""
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://[^/@:]*:([^/@]+)@", url)
+    return {unquote(match.group(1)), match.group(1)} if match else set()
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -376,19 +397,28 @@ def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | Non
     if not main_file.is_file():
         raise ConfigError(str(main_file), None, "not found: a config directory needs a newsmon.yaml")
 
-    data = _substitute_env(_read_yaml(main_file), env, main_file, "")
+    found: dict[str, str] = {}
+    data = _substitute_env(_read_yaml(main_file), env, main_file, "", found)
+    public = _public_env(data, main_file)
+
+    def register_secrets() -> None:
+        redaction.register(value for name, value in found.items() if name not in public)
+
     for forbidden in ("sources", "rules", "config_dir"):
         if forbidden in data:
             raise ConfigError(str(main_file), forbidden, f"set {forbidden} in their own files under {forbidden}/, not here")
     if env.get("NEWSMON_DATABASE_URL"):
         data["database_url"] = env["NEWSMON_DATABASE_URL"]
+        redaction.register(_url_password(env["NEWSMON_DATABASE_URL"]))
+    register_secrets()  # before validation: an error message may quote a value
 
     sources = {}
     for path in sorted((root / "sources").glob("*.yaml")) + sorted((root / "sources").glob("*.yml")):
         name = path.stem
         if not _SOURCE_NAME.match(name):
             raise ConfigError(str(path), None, "a source file name must be lower-case letters, digits and _ (it is the source's name)")
-        raw = _substitute_env(_read_yaml(path), env, path, "")
+        raw = _substitute_env(_read_yaml(path), env, path, "", found)
+        register_secrets()
         if "name" in raw and raw["name"] != name:
             raise ConfigError(str(path), "name", f"must match the file name ({name!r}) or be left out")
         sources[name] = _validate(SourceConfig, {**raw, "name": name}, path)
@@ -396,7 +426,8 @@ def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | Non
     rules = {}
     for path in sorted((root / "rules").glob("*.yaml")) + sorted((root / "rules").glob("*.yml")):
         name = path.stem
-        raw = _substitute_env(_read_yaml(path), env, path, "")
+        raw = _substitute_env(_read_yaml(path), env, path, "", found)
+        register_secrets()
         rules[name] = _validate(RuleConfig, {**raw, "name": name}, path)
 
     data["config_dir"] = root

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from monitor.redaction import mask
 from monitor.store.models import (
     Alert,
     Article,
@@ -95,6 +96,7 @@ def find_duplicate(session: Session, canonical_url: str, content_hash: str, sour
 
 def add_article(session: Session, **fields: object) -> int | None:
     """Store a new article and return its id; None when another writer stored the same URL first."""
+    fields["url"] = mask(fields.get("url"))
     row = _insert_ignoring_conflicts(session, Article.__table__, fields)
     return row[0] if row is not None else None
 
@@ -131,8 +133,8 @@ def start_run(session: Session, source: str, when: datetime | None = None) -> Cr
 
 def record_fetch_error(session: Session, *, source: str, run_id: int | None, url: str | None,
                        stage: str, message: str, when: datetime | None = None) -> None:
-    session.add(FetchError(source=source, run_id=run_id, url=url, stage=stage,
-                           message=message[:4000], occurred_at=when or utcnow()))
+    session.add(FetchError(source=source, run_id=run_id, url=mask(url), stage=stage,
+                           message=mask(message)[:4000], occurred_at=when or utcnow()))
 
 
 def _state(session: Session, source: str) -> SourceState:
@@ -147,6 +149,7 @@ def finish_run(session: Session, run: CrawlRun, *, status: str, pages_fetched: i
                duplicates: int, errors: int, error_summary: str | None, when: datetime | None = None) -> None:
     """Close a run and fold it into the source's state shown by `newsmon status`."""
     when = when or utcnow()
+    error_summary = mask(error_summary)
     run.finished_at = when
     run.status = status
     run.pages_fetched = pages_fetched
@@ -388,11 +391,12 @@ def learned_boilerplate(session: Session, source: str, min_articles: int) -> fro
 
 
 def validators_for(session: Session, source: str, url: str) -> HttpValidator | None:
-    return session.get(HttpValidator, (source, url))
+    return session.get(HttpValidator, (source, mask(url)))
 
 
 def save_validators(session: Session, source: str, url: str, etag: str | None, last_modified: str | None,
                     when: datetime) -> None:
+    url = mask(url)  # a feed URL may carry a ${TOKEN}: the key is stored masked, and looked up masked
     row = session.get(HttpValidator, (source, url))
     if row is None:
         session.add(HttpValidator(source=source, url=url, etag=etag, last_modified=last_modified, checked_at=when))
@@ -548,6 +552,7 @@ def add_articles(session: Session, rows: Sequence[dict]) -> dict[str, int]:
     Call `assign_story` for each afterwards, under the story lock."""
     if not rows:
         return {}
+    rows = [{**row, "url": mask(row.get("url"))} for row in rows]  # credentials and ${TOKEN}s never stored
     insert = _conflict_insert(session)
     if insert is None:
         ids = {row["canonical_url"]: add_article(session, **row) for row in rows}
