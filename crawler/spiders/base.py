@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import scrapy
 from parsel import Selector
@@ -43,6 +44,23 @@ class SourceSpider(scrapy.Spider):
         self.max_articles = source.max_articles or self.context.config.crawl.max_articles_per_source
         self._scheduled = 0
         self.runlog = None  # set by the RunLog extension when the spider opens
+        self.auth_meta: dict[str, str] = {}  # HTTP Basic auth from a start URL's user:password@
+        self.start_urls = [self._take_credentials(url) for url in source.start_urls]
+
+    def _take_credentials(self, url: str) -> str:
+        """`https://user:pw@host/feed` -> `https://host/feed`, the login going to Scrapy's
+        HttpAuthMiddleware through request meta, for that host and port only: never sent to
+        another host, not even after a redirect. The URL is shown and stored without it."""
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            return url
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        if not self.auth_meta:
+            # The domain check compares the whole netloc, so host:port it is.
+            self.auth_meta = {"http_user": unquote(user), "http_pass": unquote(password),
+                              "http_auth_domain": hostport.lower()}
+        return urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
 
     kind = "source"
 
@@ -72,7 +90,8 @@ class SourceSpider(scrapy.Spider):
     def listing_request(self, url: str, callback, **meta: object) -> scrapy.Request:  # noqa: ANN001
         """A feed, sitemap or listing page: fetched conditionally (ETag / Last-Modified)."""
         return scrapy.Request(url, callback=callback, errback=self.start_failed, dont_filter=True,
-                              meta={"newsmon_conditional": True, "handle_httpstatus_list": [304], **meta})
+                              meta={"newsmon_conditional": True, "handle_httpstatus_list": [304],
+                                    **self.auth_meta, **meta})
 
     def unchanged(self, response: Response) -> bool:
         """True (and counted) when the server answered 304 Not Modified."""
@@ -115,7 +134,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             self._scheduled += 1
             yield scrapy.Request(url, callback=self.parse_article, errback=self.page_failed,
-                                 cb_kwargs={"entry": entry})
+                                 cb_kwargs={"entry": entry}, meta=dict(self.auth_meta))
 
     # --- responses ----------------------------------------------------------
 

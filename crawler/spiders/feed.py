@@ -52,7 +52,7 @@ class FeedSpider(SourceSpider):
     kind = "feed"
 
     async def start(self):  # noqa: ANN201 (Scrapy >= 2.13 entry point)
-        for url in self.source.start_urls:
+        for url in self.start_urls:
             yield self.listing_request(url, self.parse_feed)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:

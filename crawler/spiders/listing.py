@@ -20,10 +20,10 @@ class ListingSpider(SourceSpider):
         super().__init__(source, **kwargs)
         # Links to the listing pages themselves are navigation, not articles.
         self.links = LinkExtractor(allow=source.allow or (), deny=list(source.deny) + [
-            re.escape(url) + "$" for url in source.start_urls])
+            re.escape(url) + "$" for url in self.start_urls])
 
     async def start(self):  # noqa: ANN201
-        for url in self.source.start_urls:
+        for url in self.start_urls:
             yield self.listing_request(url, self.parse_listing)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:

@@ -84,7 +84,7 @@ class SitemapSpider(SourceSpider):
         self.sitemaps_seen: set[str] = set()  # requested this crawl: each is fetched once
 
     async def start(self):  # noqa: ANN201
-        for url in self.source.start_urls:
+        for url in self.start_urls:
             self.sitemaps_seen.add(url)
             yield self.listing_request(url, self.parse_sitemap, **{DEPTH: 0})
 

@@ -4,6 +4,7 @@ http_validators, articles), not in `newsmon status`."""
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
 import subprocess
@@ -57,6 +58,7 @@ def test_secrets_are_masked_everywhere(tmp_path):
         crawl = newsmon(config, "-v", "crawl")
         status = newsmon(config, "status")
         requested = site.paths()
+        down_auth = [h.get("Authorization") for _m, p, h in site.requests if p == "/down.xml"]
     assert any(TOKEN in p or quote(TOKEN, safe="/+") in p or "tk-5ecret" in p for p in requested), \
         "the real URL (with the token) is what gets fetched"
     assert crawl.returncode == 1, crawl.stdout + crawl.stderr  # gone and down failed
@@ -65,12 +67,16 @@ def test_secrets_are_masked_everywhere(tmp_path):
     for leak in LEAKS:
         assert leak not in shown, f"{leak!r} shown:\n{shown}"
     assert "token=***" in crawl.stdout and "token=***" in status.stdout
+    assert "reader:" not in shown
+    # URL credentials are sent as HTTP Basic auth to that host, never as part of the URL.
+    expected = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+    assert down_auth and set(down_auth) == {expected}
 
     with sqlite3.connect(db) as conn:
         dump = "\n".join(conn.iterdump())
         stored = conn.execute("SELECT count(*) FROM articles WHERE source = 'good'").fetchone()[0]
     assert stored == 1
-    for leak in LEAKS:
+    for leak in LEAKS + ("reader:",):
         assert leak not in dump, f"{leak!r} stored in the archive"
     assert "token=***" in dump  # fetch_errors, crawl_runs, source_state and validators name the masked URL
 
