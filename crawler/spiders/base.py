@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import scrapy
 from parsel import Selector
@@ -28,6 +28,17 @@ _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
 
 class BadEntry(ValueError):
     """One feed, sitemap or listing entry that cannot be used; the others go on."""
+
+
+def entry_url(listing_url: str, link: str, what: str) -> str:
+    """A feed or sitemap entry's link resolved against the listing's URL; only http(s)."""
+    try:
+        url = urljoin(listing_url, link)  # not response.urljoin: it decodes the body as HTML for a <base>
+    except ValueError as exc:
+        raise BadEntry(f"not a usable {what} ({exc})") from None
+    if problem := urlpolicy.scheme_problem(url):
+        raise BadEntry(problem)
+    return url
 
 
 class SourceSpider(scrapy.Spider):

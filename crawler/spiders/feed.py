@@ -6,14 +6,12 @@ import calendar
 import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from urllib.parse import urljoin
 
 import feedparser
 import scrapy
 from scrapy.http import Response
 
-from crawler import urlpolicy
-from crawler.spiders.base import BadEntry, SourceSpider
+from crawler.spiders.base import BadEntry, SourceSpider, entry_url
 from crawler.xmlsafety import UnsafeXml, check_xml_safety
 
 
@@ -33,12 +31,7 @@ def _entry(response: Response, entry: feedparser.FeedParserDict) -> tuple[str, d
     link = entry.get("link")
     if not link:
         return None
-    try:
-        url = urljoin(response.url, link)  # not response.urljoin: it decodes the body as HTML for a <base>
-    except ValueError as exc:
-        raise BadEntry(f"not a usable link ({exc})") from None
-    if problem := urlpolicy.scheme_problem(url):
-        raise BadEntry(problem)
+    url = entry_url(response.url, link, "link")
     return url, {"title": entry.get("title"), "author": entry.get("author"), "published": _entry_date(entry)}
 
 

@@ -12,14 +12,12 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
 from xml.etree.ElementTree import Element, ParseError
 
 import scrapy
 from scrapy.http import Response
 
-from crawler import urlpolicy
-from crawler.spiders.base import BadEntry, SourceSpider
+from crawler.spiders.base import BadEntry, SourceSpider, entry_url
 from crawler.xmlsafety import UnsafeXml, parse_xml
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
@@ -60,13 +58,7 @@ def _loc(entry: Element, response: Response) -> str | None:
     loc = _child_text(entry, "loc")
     if not loc:
         return None
-    try:
-        url = urljoin(response.url, loc)  # not response.urljoin: it decodes the body as HTML for a <base>
-    except ValueError as exc:
-        raise BadEntry(f"not a usable <loc> ({exc})") from None
-    if problem := urlpolicy.scheme_problem(url):
-        raise BadEntry(problem)
-    return url
+    return entry_url(response.url, loc, "<loc>")
 
 
 def _describe(tag: str, index: int, entry: Element) -> str:

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from replay.environment import newsmon_executable
-from tests.conftest import PG_ADMIN_URL, need_service, write_config
+from tests.conftest import need_service, write_config
+from tests.helpers.postgres import fresh_database
 
 from monitor.store import sqlite_guard
 from monitor.store.reader_role import reader_role_name
@@ -60,17 +61,8 @@ def sqlite_archive(tmp_path_factory):
 def module_postgres_url():
     """A fresh database for this module (conftest's postgres_url is per test), and its reader role dropped after."""
     need_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"newsmon_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role_name(name)}"'))
-        admin.dispose()
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
