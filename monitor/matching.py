@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import NewsmonConfig, RuleConfig
-from monitor.rules import Document, RuleSet, compile_query, snippet
+from monitor.rules import Document, RuleSet, snippet
 from monitor.store import repo
 from monitor.store.models import Article
 from monitor.store.session import session_scope
@@ -35,7 +35,7 @@ class RuleMatcher:
     def __init__(self, rules: dict[str, RuleConfig]):
         self.rules = {name: rule for name, rule in rules.items() if rule.enabled}
         self.ruleset = RuleSet({name: rule.query for name, rule in self.rules.items()})
-        self.compiled = {name: compile_query(rule.query) for name, rule in self.rules.items()}
+        self.compiled = self.ruleset.compiled  # the RuleSet compiled them already: once is enough
 
     def matching_rules(self, article: Article) -> list[str]:
         doc = document_for(article)
