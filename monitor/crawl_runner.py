@@ -161,8 +161,11 @@ def _record_missing(config: NewsmonConfig, sources: Sequence[str], outcome: Craw
     else:
         last = outcome.stderr_tail.splitlines()[-1] if outcome.stderr_tail else "no output"
         reason = f"crawl process exited with code {outcome.exit_code} before finishing: {last}"
-    sessions = session_factory(make_engine(config.database_url))
-    with session_scope(sessions) as session:
-        for source in missing:
-            repo.record_source_failure(session, source, reason)
-            outcome.results[source] = SourceResult(source=source, status="failed", errors=1, error=reason)
+    engine = make_engine(config.database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            for source in missing:
+                repo.record_source_failure(session, source, reason)
+                outcome.results[source] = SourceResult(source=source, status="failed", errors=1, error=reason)
+    finally:
+        engine.dispose()  # one engine per failed crawl: a daemon would otherwise keep every pool open

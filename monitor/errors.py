@@ -60,3 +60,9 @@ class RuleSyntaxError(NewsmonError):
         if position is not None and query is not None:
             detail = f"{message} at character {position + 1}: {query[:position]}⟨here⟩{query[position:]}"
         super().__init__(detail)
+
+
+class MissingExtraError(NewsmonError):
+    """The config needs an optional dependency (a pip extra) that is not installed."""
+
+    exit_code = 2

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from psycopg import sql
+from monitor.extras import import_extra
+
+# psycopg is the postgres extra: imported when a PostgreSQL archive uses this module, not before
 
 MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 SUFFIX = "_newsmon_reader"
@@ -34,6 +36,7 @@ def ensure_reader_role(conn) -> str:  # noqa: ANN001 - a psycopg connection in a
         "SELECT current_database(), current_schema(), rolsuper OR rolcreaterole "
         "FROM pg_roles WHERE rolname = current_user").fetchone()
     role = reader_role_name(database)
+    sql = import_extra("psycopg.sql")
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
     if not exists:
         if not may_create:
@@ -79,6 +82,7 @@ def become_reader(conn) -> str:  # noqa: ANN001
 
     who = identity(conn)
     if who.may_become_reader:
+        sql = import_extra("psycopg.sql")
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(who.reader)))
         return who.reader
     if who.privileged:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from monitor.errors import ArchiveError, ReadOnlyQueryError
+from monitor.extras import import_extra
 from monitor.store import reader_role, sqlite_guard
 from monitor.store.session import make_readonly_engine, parse_database_url, sqlite_archive_path
 from monitor.store.statement import READ_ONLY_HINT, StatementError, check_read_statement
@@ -148,7 +149,7 @@ def _describe(conn, sql: str) -> list[str]:  # noqa: ANN001 - psycopg.Connection
 
 @contextmanager
 def _postgres_query(database_url: str, sql: str, timeout: float) -> Iterator[QueryResult]:
-    import psycopg
+    psycopg = import_extra("psycopg")
     from psycopg import capabilities
     from sqlalchemy.exc import DBAPIError
 

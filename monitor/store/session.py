@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import redaction
 from monitor.errors import ArchiveError
+from monitor.extras import require_database_driver
 
 import migrations
 
@@ -104,6 +105,7 @@ def make_engine(database_url: str) -> Engine:
     path = _sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    require_database_driver(url.get_backend_name())
     try:
         # Pinging before each checkout guards against dropped server connections; a SQLite file has none.
         engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
@@ -127,6 +129,7 @@ def make_readonly_engine(database_url: str) -> Engine:
         path = sqlite_archive_path(database_url)
         return create_engine("sqlite://", creator=lambda: sqlite_guard.connect_read_only(path), poolclass=NullPool)
     if backend == "postgresql":
+        require_database_driver(backend)
         try:
             return create_engine(url, poolclass=NullPool,
                                  connect_args={"options": "-c default_transaction_read_only=on"})
@@ -168,6 +171,7 @@ def migrate(database_url: str) -> None:
     from alembic import command
 
     url = _parse_url(database_url)
+    require_database_driver(url.get_backend_name())
     path = _sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
