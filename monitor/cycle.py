@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts import DeliverySummary, Outbox
+from monitor.alerting import MatchSummary, match_new_articles
 from monitor.config import NewsmonConfig
 from monitor.crawl_runner import CrawlOutcome, run_crawl
-from monitor.matching import MatchSummary, match_new_articles
+from monitor.outbox import DeliverySummary, Outbox
 
 
 @dataclass

@@ -24,9 +24,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerts import Outbox
 from monitor.config import NewsmonConfig
 from monitor.cycle import run_cycle
+from monitor.outbox import Outbox
 from monitor.running_crawls import running, terminate_running
 from monitor.store import repo
 from monitor.store.session import session_scope

@@ -1,5 +1,5 @@
 """Delivery channels: email (SMTP) and webhook (httpx). Delivery only: the
-outbox in monitor.alerts queues, retries and records."""
+outbox in monitor.outbox queues, retries and records."""
 
 from monitor.channels.base import AlertMessage, Channel
 from monitor.channels.email import EmailChannel

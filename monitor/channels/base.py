@@ -1,7 +1,7 @@
 """What every delivery channel gets and promises.
 
 A channel turns one AlertMessage into one delivery, or raises DeliveryError.
-It does no queueing and no retrying: the outbox (monitor.alerts) does that,
+It does no queueing and no retrying: the outbox (monitor.outbox) does that,
 guided by DeliveryError.permanent and DeliveryError.retry_after.
 
 Delivery passes run at once (each crawl cycle and the daemon's delivery job)

@@ -1,14 +1,14 @@
-"""`newsmon crawl` (one cycle, in the foreground) and `newsmon run` (the daemon)."""
+"""`newsmon crawl`: one cycle now, in the foreground, with progress (the daemon is commands/run.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from monitor.alerts import Outbox
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.cycle import run_cycle
+from monitor.outbox import Outbox
 from monitor.output import table
 from monitor.redaction import mask
 
@@ -47,9 +47,3 @@ def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
         print(f"  delivery: {mask(error)}")
     return 1 if any(r.status == "failed" for r in report.crawl.results.values()) else 0
 
-
-def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
-    from monitor.scheduler import Daemon
-
-    engine, sessions = open_archive(config)
-    return Daemon(config, engine, sessions, echo=lambda line: print(mask(line), flush=True)).run()

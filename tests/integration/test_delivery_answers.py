@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts import Outbox
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.outbox import Outbox
 from monitor.store import repo
 from replay.sinks import SmtpSink, WebhookReceiver
 from tests.conftest import write_config

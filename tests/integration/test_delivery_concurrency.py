@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from monitor.alerts import Outbox
+from monitor.outbox import Outbox
 from replay.sinks import SmtpSink, WebhookReceiver
 from tests.helpers.outbox import alerts, outbox_config, queue_alerts, sessions_for
 

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from monitor.alerts import Outbox
 from monitor.claim_owner import ClaimOwner, this_process
+from monitor.outbox import Outbox
 from replay.sinks import WebhookReceiver
 from tests.conftest import REPO_ROOT
 from tests.helpers.outbox import alerts, outbox_config, queue_alerts, sessions_for
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 # One delivery pass in a process of its own, as `newsmon run` or `newsmon crawl` would do it.
 DELIVERY_PASS = """
 import sys
-from monitor.alerts import Outbox
+from monitor.outbox import Outbox
 from monitor.config import load_config
 from monitor.store.session import make_engine, session_factory
 config = load_config(sys.argv[1], {})

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.alerts import Outbox, retry_delay
+from monitor.alerting import match_new_articles
 from monitor.config import load_config
-from monitor.matching import match_new_articles
+from monitor.outbox import Outbox, retry_delay
 from monitor.store import repo
 from monitor.store.models import Alert
 from monitor.store.session import make_engine, migrate, session_factory, session_scope

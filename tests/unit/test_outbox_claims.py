@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from monitor.alerts import message_for
 from monitor.claim_owner import ClaimOwner, owner_is_gone, proc_start_token, this_process
+from monitor.outbox import message_for
 from monitor.store import repo
 from monitor.store.models import Alert
 from monitor.store.session import alembic_config, make_engine, migrate, session_factory, session_scope

@@ -1,4 +1,8 @@
-"""Match newly stored articles against the rules and queue alerts in the outbox.
+"""Alerting: match newly stored articles against the rules and queue alerts in the outbox.
+
+The step of a cycle between the archive and the outbox (monitor.outbox sends what
+this queues). Whether one document matches one query is monitor.rules.matcher's
+business; this module runs the configured rules over the archive's new articles.
 
 One alert per story and rule: when another outlet's copy of an already
 alerted story arrives, it shows up in the alert as "also in", not as a new alert.
