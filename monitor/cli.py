@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from monitor import __version__, redaction
-from monitor.commands import alerts, archive, crawl, extract, rules, status
+from monitor.commands import alerts, archive, crawl, extract, rules, run, status
 from monitor.config import NewsmonConfig, load_config, resolve_config_dir
 from monitor.errors import ConfigError, NewsmonError
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("init", archive.cmd_init, "create or migrate the archive (idempotent)")
-    add("run", crawl.cmd_run, "the daemon: every source on its schedule, then match and deliver")
+    add("run", run.cmd_run, "the daemon: every source on its schedule, then match and deliver")
     p = add("crawl", crawl.cmd_crawl, "one crawl cycle now, in the foreground, with progress")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all enabled)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-article lines, only the summary")
@@ -64,23 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("search", rules.cmd_search, "search the archive with the rule query language")
     p.add_argument("query", metavar="RULE_QUERY")
-    p.add_argument("--since", help="only articles fetched on or after this date (YYYY-MM-DD)")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--since", type=rules.since_date, metavar="DATE",
+                   help="only articles fetched on or after this date (YYYY-MM-DD)")
+    p.add_argument("--limit", type=archive.positive_int, default=50, metavar="N")
 
     p_rules = sub.add_parser("rules", help="validate rules; backtest one on the archive")
     rules_sub = p_rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
     add("check", rules.cmd_rules_check, "validate every rule file", parent=rules_sub)
     p = add("test", rules.cmd_rules_test, "show what a rule would have sent, from the archive", parent=rules_sub)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--since", help="only articles fetched on or after this date (YYYY-MM-DD)")
+    p.add_argument("--since", type=rules.since_date, metavar="DATE",
+                   help="only articles fetched on or after this date (YYYY-MM-DD)")
 
     p = add("alerts", alerts.cmd_alerts, "the alerts outbox: queued, sent and dead alerts")
     p.add_argument("--status", choices=alerts.STATUSES)
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=archive.positive_int, default=100, metavar="N")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     alerts_sub = p.add_subparsers(dest="alerts_command", metavar="COMMAND")
     p = add("retry", alerts.cmd_alerts_retry, "queue a dead alert for another delivery attempt", parent=alerts_sub)
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=archive.positive_int, metavar="ID")
 
     p = add("status", status.cmd_status, "per source: last success, last new article, failures, pending alerts")
     p.add_argument("--check", action="store_true", help="exit 1 when something needs attention")
@@ -99,6 +101,27 @@ def _cmd_worker(config: NewsmonConfig, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. When the reader of our output goes away (`newsmon status | head`), stop
+    quietly and exit 0, as `newsmon query` does: the reader chose to stop, nothing failed."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return 0
+
+
+def _discard_stdout() -> None:
+    # The Python docs' recipe (signal module, "Note on SIGPIPE"): point stdout at devnull so the
+    # interpreter's final flush has nowhere to fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

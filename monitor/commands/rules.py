@@ -6,22 +6,28 @@ import argparse
 import sys
 from datetime import datetime, timezone
 
+from monitor.alerting import RuleMatcher, document_for
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
-from monitor.matching import RuleMatcher, document_for
 from monitor.output import table
 from monitor.rules import snippet
 from monitor.store import repo
 
 
-def parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
+def since_date(value: str) -> datetime:
+    """The argparse type of --since: an ISO date (or date and time), UTC unless it says otherwise."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--since {value!r}: use a date like 2024-03-01") from None
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date; write YYYY-MM-DD (e.g. 2024-03-01) or YYYY-MM-DDTHH:MM") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _since_text(since: datetime | None) -> str:
+    if since is None:
+        return ""
+    return f" since {since:%Y-%m-%d}" if since.time() == since.min.time() else f" since {since.isoformat()}"
 
 
 def cmd_rules_check(config: NewsmonConfig, args: argparse.Namespace) -> int:
@@ -45,7 +51,7 @@ def cmd_rules_test(config: NewsmonConfig, args: argparse.Namespace) -> int:
     _engine, sessions = open_archive(config)
     hits = []
     with sessions() as session:
-        for article in session.scalars(repo.articles_since(session, parse_since(args.since))):
+        for article in session.scalars(repo.articles_since(session, args.since)):
             if matcher.matching_rules(article):
                 hits.append((article, matcher.snippet(rule.name, article)))
     for article, text in hits:
@@ -55,7 +61,7 @@ def cmd_rules_test(config: NewsmonConfig, args: argparse.Namespace) -> int:
         print(f"    {text}")
         print(f"    would send to: {', '.join(rule.channels)}")
     print(f"\n{len(hits)} article(s) match rule {rule.name!r}"
-          + (f" since {args.since}" if args.since else "") + f" ({len(hits) * len(rule.channels)} alerts)")
+          + _since_text(args.since) + f" ({len(hits) * len(rule.channels)} alerts)")
     return 0
 
 
@@ -65,7 +71,7 @@ def cmd_search(config: NewsmonConfig, args: argparse.Namespace) -> int:
     _engine, sessions = open_archive(config)
     shown = 0
     with sessions() as session:
-        for article, compiled in search(session, args.query, since=parse_since(args.since), limit=args.limit):
+        for article, compiled in search(session, args.query, since=args.since, limit=args.limit):
             shown += 1
             date = article.published_at or article.fetched_at
             print(f"#{article.id}  {date:%Y-%m-%d}  [{article.source}]  {article.title}")
