@@ -27,11 +27,11 @@ from pydantic import (
     field_validator,
 )
 
-from monitor import redaction
+from monitor import __version__, redaction
 from monitor.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/newsmon.sqlite3"
-DEFAULT_USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+DEFAULT_USER_AGENT = f"newsmon/{__version__} (+https://github.com/newsmon/newsmon)"
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -208,6 +208,18 @@ class WebhookChannelConfig(_Strict):
 ChannelConfig = Annotated[
     Union[EmailChannelConfig, WebhookChannelConfig], Field(discriminator="type")
 ]
+_CHANNEL_TAGS = ("email", "webhook")  # the `type` values: pydantic puts the chosen one in error locations
+
+
+def _css_selector(selector: str) -> str:
+    """A CSS selector lxml can run (extraction uses lxml's cssselect), or a ValueError saying why not."""
+    from cssselect import HTMLTranslator, SelectorError  # local: only hints need it
+
+    try:
+        HTMLTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise ValueError(f"{selector!r} is not a CSS selector extraction can use: {exc}") from None
+    return selector
 
 
 class ExtractHints(_Strict):
@@ -217,6 +229,32 @@ class ExtractHints(_Strict):
     drop_selectors: list[str] = Field(default_factory=list)
     date_selector: str | None = None
     date_pattern: str | None = None
+
+    # Checked here, like allow/deny: a bad selector found during extraction is only a log line per page.
+    @field_validator("content_selector", "date_selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        return None if value is None else _css_selector(value)
+
+    @field_validator("drop_selectors")
+    @classmethod
+    def _selectors(cls, values: list[str]) -> list[str]:
+        for i, value in enumerate(values):
+            try:
+                _css_selector(value)
+            except ValueError as exc:
+                raise ValueError(f"[{i}]: {exc}") from None
+        return values
+
+    @field_validator("date_pattern")
+    @classmethod
+    def _date_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
+        return value
 
 
 class SourceConfig(_Strict):
@@ -373,8 +411,10 @@ def _validate(model: type[BaseModel], data: dict[str, Any], path: Path, prefix: 
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])[len(prefix):] if error["loc"][: len(prefix)] == prefix else error["loc"]
-        # A discriminated union puts the tag in the location; users never wrote it.
-        loc = tuple(p for p in loc if p not in ("email", "webhook") or p == loc[0])
+        # A discriminated union puts the tag after the channel's name; users never wrote it.
+        # Only that position: a channel may itself be named `email`.
+        if len(loc) >= 3 and loc[0] == "channels" and loc[2] in _CHANNEL_TAGS:
+            loc = loc[:2] + loc[3:]
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against the README's configuration reference)"
@@ -413,7 +453,7 @@ def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | Non
     register_secrets()  # before validation: an error message may quote a value
 
     sources = {}
-    for path in sorted((root / "sources").glob("*.yaml")) + sorted((root / "sources").glob("*.yml")):
+    for path in _config_files(root / "sources"):
         name = path.stem
         if not _SOURCE_NAME.match(name):
             raise ConfigError(str(path), None, "a source file name must be lower-case letters, digits and _ (it is the source's name)")
@@ -423,27 +463,40 @@ def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | Non
             raise ConfigError(str(path), "name", f"must match the file name ({name!r}) or be left out")
         sources[name] = _validate(SourceConfig, {**raw, "name": name}, path)
 
-    rules = {}
-    for path in sorted((root / "rules").glob("*.yaml")) + sorted((root / "rules").glob("*.yml")):
+    rules, rule_files = {}, {}
+    for path in _config_files(root / "rules"):
         name = path.stem
         raw = _substitute_env(_read_yaml(path), env, path, "", found)
         register_secrets()
         rules[name] = _validate(RuleConfig, {**raw, "name": name}, path)
+        rule_files[name] = path
 
     data["config_dir"] = root
     config: NewsmonConfig = _validate(NewsmonConfig, {**data, "sources": {}, "rules": {}}, main_file)
     config = config.model_copy(update={"sources": sources, "rules": rules})
-    _check_references(config, root)
+    _check_references(config, rule_files)
     return config
 
 
-def _check_references(config: NewsmonConfig, root: Path) -> None:
+def _config_files(folder: Path) -> list[Path]:
+    """The .yaml and .yml files of a folder, by name; the file name is the source's or rule's
+    name, so x.yaml beside x.yml is an error rather than one silently replacing the other."""
+    by_name: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        if path.stem in by_name:
+            raise ConfigError(str(path), None, f"{by_name[path.stem]} defines {path.stem!r} too; "
+                              "keep one of the two files")
+        by_name[path.stem] = path
+    return sorted(by_name.values())
+
+
+def _check_references(config: NewsmonConfig, rule_files: Mapping[str, Path]) -> None:
     from monitor.rules import parse_query  # local: rules import nothing from config
 
     from monitor.errors import RuleSyntaxError
 
     for rule in config.rules.values():
-        path = str(root / "rules" / f"{rule.name}.yaml")
+        path = str(rule_files[rule.name])
         for i, channel in enumerate(rule.channels):
             if channel not in config.channels:
                 known = ", ".join(sorted(config.channels)) or "none are defined"
