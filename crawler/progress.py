@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
+from monitor.crawl_protocol import RESULT_PREFIX
 from monitor.redaction import mask
-
-RESULT_PREFIX = "NEWSMON-RESULT "
 
 
 def say(source: str, message: str) -> None:

@@ -18,12 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.config import NewsmonConfig
+from monitor.crawl_protocol import RESULT_PREFIX
 from monitor.process_group import wait_exited
 from monitor.running_crawls import RunningCrawl, running
 from monitor.store import repo
 from monitor.store.session import make_engine, session_factory, session_scope
-
-RESULT_PREFIX = "NEWSMON-RESULT "  # kept in step with crawler.progress (monitor never imports crawler)
 
 STDERR_KEPT = 200  # lines of the crawl's stderr kept for the failure message (a long crawl logs a lot)
 LINGER_GRACE = 2.0  # seconds a finished crawl's leftovers (resource tracker, workers) get to exit by themselves
