@@ -15,7 +15,6 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.context import CrawlContext, set_context
 from crawler.parent_watch import exit_with_parent
-from crawler.progress import report_result, say
 from crawler.settings import build_settings
 from crawler.sources import spider_for
 from monitor.config import load_config
@@ -57,15 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     set_context(context)
     process = CrawlerProcess(build_settings(config, log_level=args.log_level))
     for name in names:
-        source = config.sources[name]
-        try:
-            process.crawl(spider_for(source), source=source)
-        except ValueError as exc:  # a kind without a spider: recorded, the others go on
-            say(name, f"! {exc}")
-            with session_scope(sessions) as session:
-                repo.record_source_failure(session, name, str(exc))
-            report_result(dict(source=name, status="failed", pages_fetched=0, new_articles=0,
-                               duplicates=0, skipped=0, errors=1, error=str(exc)))
+        # config validation allows only the kinds crawler.sources.SPIDERS has, so this cannot fail
+        process.crawl(spider_for(config.sources[name]), source=config.sources[name])
     try:
         process.start()
     finally:

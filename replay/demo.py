@@ -41,7 +41,8 @@ def main() -> int:
         show(world.newsmon("crawl", check=False))
 
         heading("articles stored per source:  newsmon query …")
-        show(world.newsmon("query", "SELECT source, count(*) AS articles, min(language) AS language "
+        show(world.newsmon("query", "SELECT source, count(*) AS articles, "
+                                    "group_concat(DISTINCT language) AS languages "
                                     "FROM articles GROUP BY source ORDER BY source"))
 
         emails = world.smtp.wait_for(1, timeout=5)

@@ -109,11 +109,9 @@ def origin(url: str | httpx.URL) -> str:
 
 
 class WebhookChannel(Channel):
-    def __init__(self, name: str, config: WebhookChannelConfig, transport: httpx.BaseTransport | None = None):
-        """`transport` swaps httpx's network layer (e.g. a proxy-less or mock transport)."""
+    def __init__(self, name: str, config: WebhookChannelConfig):
         super().__init__(name)
         self.config = config
-        self._transport = transport
         self._client: httpx.Client | None = None
 
     @property
@@ -122,7 +120,7 @@ class WebhookChannel(Channel):
         if self._client is None:
             verify = tls_context(self.config.ca_file) if self.config.ca_file else True
             self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=False,
-                                        transport=self._transport, verify=verify,
+                                        verify=verify,
                                         headers={"User-Agent": f"newsmon/{__version__} (webhook)",
                                                  "Accept-Encoding": "identity"})
         return self._client
