@@ -11,7 +11,7 @@ from monitor.config import NewsmonConfig, load_config
 from monitor.store import repo
 from monitor.store.models import Alert
 from monitor.store.session import make_engine, session_factory, session_scope
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 
 def outbox_config(root: Path, database_url: str, *, smtp_port: int | None = None, hook_url: str | None = None,

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.channels import AlertMessage, EmailChannel, WebhookChannel
 from monitor.config import EmailChannelConfig, WebhookChannelConfig
-from tests.conftest import REPO_ROOT
+from tests.helpers.config import REPO_ROOT
 
 MESSAGE = AlertMessage(alert_id=7, delivery_key="0b6e2d1c4f8a49b7a3e5c6d7e8f90a1b", rule="new_quality", title="新质生产力 in focus", url="http://x/a.html",
                        source="jjckb", published_at=None, snippet="…")

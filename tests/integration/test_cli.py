@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from replay.environment import newsmon_executable
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 SITE = Path(__file__).resolve().parents[2] / "replay" / "site"
 XINHUA = SITE / "xinhua_english/20240301/a1b2c3d4e5f6/c.html"

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from replay.environment import ReplayEnvironment
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 pytestmark = pytest.mark.slow
 

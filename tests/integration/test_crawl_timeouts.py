@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from replay.environment import newsmon_executable
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 from tests.helpers.hostile import HostileServer, wait_until
 from tests.helpers.processes import MARKER_VARIABLE, Proc, describe, marked_processes, new_marker
 

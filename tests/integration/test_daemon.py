@@ -13,7 +13,7 @@ import time
 import pytest
 
 from replay.environment import ReplayEnvironment, newsmon_executable
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from monitor.errors import ConfigError
 from monitor.outbox import Outbox
 from monitor.store import repo
 from replay.sinks import SmtpSink, WebhookReceiver
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 from tests.helpers.outbox import alerts, outbox_config, queue_alerts, sessions_for
 
 # --- webhook Retry-After -----------------------------------------------------------

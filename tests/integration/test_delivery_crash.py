@@ -18,7 +18,7 @@ import pytest
 from monitor.claim_owner import ClaimOwner, this_process
 from monitor.outbox import Outbox
 from replay.sinks import WebhookReceiver
-from tests.conftest import REPO_ROOT
+from tests.helpers.config import REPO_ROOT
 from tests.helpers.outbox import alerts, outbox_config, queue_alerts, sessions_for
 
 pytestmark = pytest.mark.slow

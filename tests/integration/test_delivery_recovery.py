@@ -11,7 +11,7 @@ import pytest
 
 from replay.environment import ReplayEnvironment
 from replay.sinks import SmtpSink
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 pytestmark = pytest.mark.slow
 

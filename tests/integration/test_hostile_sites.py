@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from replay.environment import newsmon_executable
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 from tests.helpers.hostile import HostileServer
 
 pytestmark = pytest.mark.slow

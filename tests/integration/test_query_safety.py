@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from replay.environment import newsmon_executable
-from tests.conftest import need_service, write_config
+from tests.helpers.config import write_config
 from tests.helpers.postgres import fresh_database
+from tests.helpers.services import need_service
 
 from monitor.store import sqlite_guard
 from monitor.store.reader_role import reader_role_name

@@ -11,7 +11,7 @@ import pytest
 
 from replay.environment import ReplayEnvironment
 from replay.server import SITE
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 pytestmark = pytest.mark.slow
 PAGE = "xinhua_english/20240304/0f1e2d3c4b5a/c.html"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from replay.environment import newsmon_executable
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 from tests.helpers.hostile import HostileServer
 
 pytestmark = pytest.mark.slow

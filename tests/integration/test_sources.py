@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from replay.environment import ReplayEnvironment
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 from monitor import redaction
 from monitor.config import load_config
 from monitor.errors import ArchiveError
-from tests.conftest import write_config
+from tests.helpers.config import write_config
 
 SECRET = "tok-3f9a/b c+d"  # with characters that URL-encode three different ways
 
