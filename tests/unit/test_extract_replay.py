@@ -75,7 +75,11 @@ def test_same_story_on_two_outlets_extracts_alike():
     """The manifest's stories: the same article republished elsewhere keeps
     its shared paragraphs on both outlets."""
     by_path = {e["path"]: e for e in MANIFEST["pages"]}
-    for story, paths in MANIFEST.get("stories", {}).items():
-        texts = [set(extract(by_path[p]).text.split("\n\n")) for p in paths if p in by_path]
-        if len(texts) >= 2:
-            assert texts[0] & texts[1] or all(texts), story
+    stories = MANIFEST.get("stories", {})
+    assert stories, "the manifest lists no stories told by two outlets"
+    for story, paths in stories.items():
+        assert all(p in by_path for p in paths), f"{story}: a page of the story is not in the manifest"
+        texts = [extract(by_path[p]).text for p in paths]
+        assert all(texts), f"{story}: an outlet's copy extracted to no text"
+        paragraphs = [set(text.split("\n\n")) for text in texts]
+        assert set.intersection(*paragraphs), f"{story}: the outlets share no paragraph"
