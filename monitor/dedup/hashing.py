@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+from monitor.text.normalize import normalize_text
 
-
-def normalize_text(text: str) -> str:
-    """Case, width, punctuation and whitespace do not make a different story."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _NON_WORD.sub(" ", folded).strip()
+__all__ = ["content_hash", "normalize_text"]
 
 
 def content_hash(text: str) -> str:

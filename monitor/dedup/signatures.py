@@ -16,10 +16,12 @@ character trigrams there.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 
 import numpy as np
+
+from monitor.text.cjk import CJK_RANGES
+from monitor.text.normalize import fold_case_and_width
 
 NUM_PERM = 128          # the similarity estimate: +-0.03 around 0.1, so distinct stories stay apart
 ROWS_PER_BAND = 2
@@ -31,12 +33,11 @@ _rng = np.random.RandomState(20240301)  # fixed: signatures must compare across 
 # hash values would be every permutation's minimum and unrelated texts would look alike.
 _A = _rng.randint(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _B = _rng.randint(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")  # a CJK character, or a run of other letters and digits
+_TOKEN = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")  # a CJK character, or a run of other letters and digits
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+    return _TOKEN.findall(fold_case_and_width(text))
 
 
 def shingle_hashes(text: str) -> np.ndarray:

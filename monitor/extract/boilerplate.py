@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from monitor.dedup.hashing import normalize_text
+from monitor.text.normalize import normalize_text
 
 MAX_LINE_CHARS = 160     # template lines are short; long recurring paragraphs are quotes
 MIN_ARTICLES = 3         # seen in this many distinct articles of a source: template

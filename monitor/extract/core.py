@@ -27,8 +27,12 @@ from monitor.extract.limits import MAX_BYTES, MAX_DEPTH, looks_binary, looks_tru
 from monitor.extract.metadata import (detect_language, page_author, page_date, page_description, page_language,
                                       page_title, title_variants)
 from monitor.extract.text import clean_text
+from monitor.text.cjk import CJK, display_weight
 
 log = logging.getLogger(__name__)
+MIN_CHARS = 120
+MIN_CJK_CHARS = 40
+MIN_PARAGRAPH = 60  # characters (CJK count triple) in the longest paragraph of any real article
 _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[1-6]|table|br)\b", re.IGNORECASE)
 # Comments go at parse time: removing them later would take their tail text
 # (the rest of the sentence) with them.
@@ -108,19 +112,12 @@ def _not_an_article(text: str) -> str | None:
     """Why this text is no article: shorter than any article (a teaser, an
     error page, a cut-off download), or only short lines (a link list or
     navigation that survived as 'text'). None when it is fine."""
-    cjk = _CJK_CHAR.findall(text)
-    if len(text) < MIN_CHARS and len(cjk) < MIN_CJK_CHARS:
+    if len(text) < MIN_CHARS and len(CJK.findall(text)) < MIN_CJK_CHARS:
         return f"only {len(text)} characters of text"
-    longest = max(len(line) + 2 * len(_CJK_CHAR.findall(line)) for line in text.split("\n"))
+    longest = max(display_weight(line) for line in text.split("\n"))
     if longest < MIN_PARAGRAPH:
         return "only short lines (link lists or navigation), no paragraph"
     return None
-
-
-MIN_CHARS = 120
-MIN_CJK_CHARS = 40
-MIN_PARAGRAPH = 60  # characters (CJK count triple) in the longest paragraph of any real article
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozenset[str],
@@ -149,9 +146,9 @@ def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozens
         return _empty(why + cut_note, encoding, title=title, captions=tuple(captions))
     raw = doc.text if hasattr(doc, "text") else doc.get("text")
     cleaned = clean_text(raw or "", title=title, captions=captions, boilerplate=boilerplate, title_variants=titles)
-    date = hinted or meta_date or cleaned.date or visible.date
-    outlet = cleaned.outlet or visible.outlet
-    author = meta_author or cleaned.author
+    date = hinted or meta_date or cleaned.meta.date or visible.date
+    outlet = cleaned.meta.outlet or visible.outlet
+    author = meta_author or cleaned.meta.author
     language = detect_language(cleaned.text) or page_language(tree)
     if not cleaned.text:
         return _empty("no article text left after removing page chrome" + cut_note, encoding, title=title,

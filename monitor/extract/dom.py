@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from monitor.dedup.hashing import normalize_text
 from monitor.extract import chrome
-from monitor.extract.text import CleanText, take_metadata
+from monitor.extract.metadata import PageMetadata
+from monitor.extract.metadata_lines import take_metadata
+from monitor.text.dates import NUMERIC_DATE, normalize_date
+from monitor.text.normalize import normalize_text
 
 _PROTECTED = {"html", "body", "main", "article"}
 _PHOTO_CREDIT = re.compile(
@@ -21,9 +23,11 @@ _PHOTO_CREDIT = re.compile(
     r"|\bphoto(?:graph)?s? (?:by|courtesy of|credit:?)(?: reporter)? [A-Z][\w.'’ -]{1,60}"
     r"|\((?:photo|image|credit)s?:[^)]{1,60}\)|/(?:getty images|reuters|ap|afp|xinhua))\.?$", re.I)
 _META_CLASS = re.compile(r"info|date|time|meta|publish|posted|byline|source", re.I)
-_LEADING_DATE = re.compile(r"^(?:\D{0,20}?)(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2})")
+_LEADING_DATE = re.compile(rf"^(?:\D{{0,20}}?)({NUMERIC_DATE})")
 _CAPTION_START = re.compile(r"^(图为|圖為|图片|photo:|pictured:?|image:|file photo|the (?:picture|photo|image) shows)", re.I)
 _CAPTION = re.compile(r"(^|[\s_-])(caption|wp-caption-text|img-desc|photo-?text|pic-?text)([\s_-]|$)", re.I)
+_STANDFIRST = re.compile(r"(^|[\s_-])(dek|deck|standfirst|strapline|sub-?head(line|ing)?|sub-?title|summary)([\s_-]|$)",
+                         re.IGNORECASE)
 
 _BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "ul", "ol", "article", "section")
 
@@ -53,10 +57,10 @@ _INFO_TEXT = etree.XPath(
 _INFO_TAGS = ("td", "div", "span", "p", "time")
 
 
-def visible_metadata(tree: lxml.html.HtmlElement) -> CleanText:
+def visible_metadata(tree: lxml.html.HtmlElement) -> PageMetadata:
     """'2023-12-08 Source: Economic Information Daily' or ' date 2021-06-10 '
     in a small element of its own, which trafilatura may leave out."""
-    found = CleanText(text="")
+    found = PageMetadata()
     candidates: dict = {}  # insertion order: outer elements before inner ones, in document order
     for node in _INFO_TEXT(tree):
         chain = []
@@ -81,7 +85,7 @@ def visible_metadata(tree: lxml.html.HtmlElement) -> CleanText:
         if found.date is None and _META_CLASS.search(_attrs(element)):
             match = _LEADING_DATE.match(text)
             if match:
-                found.date = chrome.normalize_date(match.group(1))
+                found.date = normalize_date(match.group(1))
     found.author = None  # bylines outside the text are trafilatura's job
     return found
 
@@ -182,10 +186,6 @@ def remove_chrome(tree: lxml.html.HtmlElement, marked: list) -> None:
         if element not in protected:
             drop(element)
     _drop_link_paragraphs(tree)
-
-
-_STANDFIRST = re.compile(r"(^|[\s_-])(dek|deck|standfirst|strapline|sub-?head(line|ing)?|sub-?title|summary)([\s_-]|$)",
-                         re.IGNORECASE)
 
 
 def drop_standfirst(marked: list, description: str | None) -> None:

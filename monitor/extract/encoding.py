@@ -22,6 +22,8 @@ import re
 
 from charset_normalizer import from_bytes
 
+from monitor.text.cjk import CJK_PUNCTUATION_RANGES, HAN_RANGES
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -109,6 +111,8 @@ def _detect(sample: bytes):  # noqa: ANN202 - charset_normalizer's CharsetMatch
 
 
 _CJK_CODECS = frozenset({"gb18030", "big5hkscs", "shift_jis", "euc_jp", "euc_kr", "cp949", "iso2022_jp"})
+# What GB18030 bytes decode to when they really are Chinese: Han characters and Chinese punctuation.
+_CHINESE = re.compile(f"[{HAN_RANGES}{CJK_PUNCTUATION_RANGES}]")
 
 
 def _mostly_chinese(body: bytes) -> str | None:
@@ -116,8 +120,7 @@ def _mostly_chinese(body: bytes) -> str | None:
     if text is None:
         return None
     wide = [ch for ch in text if ord(ch) > 127]
-    if len(wide) < 50 or sum(1 for ch in wide if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
-                       or "\uff00" <= ch <= "\uffef") < 0.9 * len(wide):
+    if len(wide) < 50 or len(_CHINESE.findall("".join(wide))) < 0.9 * len(wide):
         return None
     return _strict(body, "gb18030")
 

@@ -9,7 +9,7 @@ import re
 import lxml.html
 
 from monitor.config import ExtractHints
-from monitor.extract.chrome import normalize_date
+from monitor.text.dates import find_numeric_date
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,4 @@ def hinted_date(tree: lxml.html.HtmlElement, hints: ExtractHints) -> str | None:
     text = " ".join(text.split())
     if not text:
         return None
-    date = normalize_date(text)
-    if date is None:  # "Published 2024-03-09": find the date inside the text
-        found = re.search(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}", text)
-        date = normalize_date(found.group(0)) if found else None
-    return date
+    return find_numeric_date(text)  # the date may sit inside the text: "Published 2024-03-09"

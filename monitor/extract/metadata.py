@@ -1,14 +1,42 @@
-"""Title, language and other metadata clean-ups."""
+"""Metadata of a page: its title cleaned of the site name, its language,
+and the date and author its <meta> tags and JSON-LD state, read straight
+from the DOM (cheaper than trafilatura's full metadata pass)."""
 
 from __future__ import annotations
 
+import json
 import re
 import string
+import weakref
+from dataclasses import dataclass
+
+from monitor.text.cjk import HAN, HANGUL, KANA
+from monitor.text.dates import first_iso_date
 
 _SEPARATORS = re.compile(r"\s+[-|–—_·:]\s+|_(?=[^_]{1,20}$)|\s*[|｜]\s*")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
+_ASCII_LETTERS = string.ascii_letters.encode()
+_ENGLISH = re.compile(r"\b(the|and|of|to|in|is|that|for|with|was|on)\b", re.IGNORECASE)
+_LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$", re.IGNORECASE)
+_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+              "publish-date", "date", "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date",
+              "parsely-pub-date", "article.published", "published_time", "release_date")
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author")
+_META_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class PageMetadata:
+    """Date, author and outlet as a page states them, filled as they are found."""
+    date: str | None = None      # YYYY-MM-DD
+    author: str | None = None
+    outlet: str | None = None    # the outlet named in a "Source: X" line
+
+    def fill(self, date: str | None = None, outlet: str | None = None, author: str | None = None) -> None:
+        """Take the given fields this one lacks: the first statement on a page wins."""
+        self.date = self.date or date
+        self.outlet = self.outlet or outlet
+        self.author = self.author or author
 
 
 def clean_title(title: str | None, site_name: str | None = None) -> str | None:
@@ -41,10 +69,6 @@ def _join_back(title: str, parts: list[str]) -> str:
     return title[start:end].strip(" -|–—_·:")
 
 
-_NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
-_ASCII_LETTERS = string.ascii_letters.encode()
-
-
 def detect_language(text: str) -> str | None:
     sample = text[:2000]
     # Letters are counted as ASCII ones (deleted from the ASCII bytes: one pass in C) plus
@@ -56,38 +80,20 @@ def detect_language(text: str) -> str | None:
     if not letters:
         return None
     if not ascii_only:
-        if len(_KANA.findall(sample)) / letters > 0.05:
+        if len(KANA.findall(sample)) / letters > 0.05:
             return "ja"
-        if len(_HANGUL.findall(sample)) / letters > 0.2:
+        if len(HANGUL.findall(sample)) / letters > 0.2:
             return "ko"
-        if len(_CJK.findall(sample)) / letters > 0.2:
+        if len(HAN.findall(sample)) / letters > 0.2:
             return "zh"
     if latin / letters > 0.8:
         return "en" if _looks_english(sample) else None
     return None
 
 
-_ENGLISH = re.compile(r"\b(the|and|of|to|in|is|that|for|with|was|on)\b", re.IGNORECASE)
-
-
 def _looks_english(sample: str) -> bool:
     words = max(len(sample.split()), 1)
     return len(_ENGLISH.findall(sample)) / words > 0.08
-
-
-# --- metadata straight from the DOM (cheaper than trafilatura's full pass) -----------
-
-import json as _json  # noqa: E402
-import weakref  # noqa: E402
-
-_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
-              "publish-date", "date", "dc.date.issued", "dc.date", "dcterms.created", "sailthru.date",
-              "parsely-pub-date", "article.published", "published_time", "release_date")
-_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-_META_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _meta_tags(tree) -> dict[str, str]:  # noqa: ANN001
@@ -118,7 +124,7 @@ def _json_ld(tree) -> list[dict]:  # noqa: ANN001
     items: list[dict] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
-            data = _json.loads(script.text or "")
+            data = json.loads(script.text or "")
         except ValueError:
             continue
         stack = [data]
@@ -131,16 +137,6 @@ def _json_ld(tree) -> list[dict]:  # noqa: ANN001
                 if "@graph" in node:
                     stack.append(node["@graph"])
     return items
-
-
-def _iso_date(text: str | None) -> str | None:
-    match = _ISO_DATE.search(text or "")
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    if 1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31:
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return None
 
 
 def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
@@ -179,9 +175,6 @@ def page_description(tree) -> str | None:  # noqa: ANN001
     return " ".join(text.split()) if text else None
 
 
-_LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$", re.IGNORECASE)
-
-
 def page_language(tree) -> str | None:  # noqa: ANN001
     """The language the page declares (<html lang>, Content-Language), as 'en', 'zh'."""
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
@@ -193,14 +186,14 @@ def page_language(tree) -> str | None:  # noqa: ANN001
 
 
 def page_date(tree) -> str | None:  # noqa: ANN001
-    date = _iso_date(_meta(tree, _DATE_META))
+    date = first_iso_date(_meta(tree, _DATE_META))
     if date:
         return date
     for item in _json_ld(tree):
-        if (date := _iso_date(str(item.get("datePublished") or item.get("dateCreated") or ""))):
+        if (date := first_iso_date(str(item.get("datePublished") or item.get("dateCreated") or ""))):
             return date
     for element in tree.xpath("//*[@itemprop='datePublished'] | //time[@datetime]")[:3]:
-        if (date := _iso_date(element.get("datetime") or element.get("content") or element.text_content())):
+        if (date := first_iso_date(element.get("datetime") or element.get("content") or element.text_content())):
             return date
     return None
 

@@ -4,21 +4,22 @@ boilerplate, related-headline tails and repeated paragraphs out."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from monitor.dedup.hashing import normalize_text
 from monitor.extract import chrome
+from monitor.extract.metadata import PageMetadata
+from monitor.extract.metadata_lines import take_metadata
+from monitor.text.cjk import display_weight
+from monitor.text.normalize import normalize_text
 
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_METADATA_HINT = re.compile(r"\d{4}|source|来源|來源|^\s*(?:by\b|作者|文[/／])", re.IGNORECASE)
+LONG_PARAGRAPH = 200  # characters, CJK counting triple
+_SENTENCE_END = (".", "!", "?", "。", "！", "？", "”", '"', "’", "…", "」")
+
 
 @dataclass
 class CleanText:
     text: str
-    date: str | None = None
-    author: str | None = None
-    outlet: str | None = None
+    meta: PageMetadata = field(default_factory=PageMetadata)  # what the metadata lines in it said
 
 
 def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate: frozenset[str],
@@ -34,7 +35,7 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
     for i, line in enumerate(lines):
         key = normalize_text(line)
         head = i < 8  # metadata lines sit at the top of the article
-        if head and take_metadata(line, result):
+        if head and take_metadata(line, result.meta):
             continue
         if chrome.is_tail_marker(line):
             if _rest_is_listy(lines[i + 1:]):
@@ -66,7 +67,7 @@ def _drop_repeats(lines: list[str], keys: list[str] | None = None) -> list[str]:
             first[key] = i
         elif _is_prose(line, key) and (
                 not _is_question(line)
-                or _weight(line) >= LONG_PARAGRAPH
+                or display_weight(line) >= LONG_PARAGRAPH
                 or (i > 0 and j > 0 and keys[i - 1] == keys[j - 1])
                 or (i + 1 < len(keys) and keys[i + 1] == keys[j + 1])):
             continue
@@ -74,18 +75,8 @@ def _drop_repeats(lines: list[str], keys: list[str] | None = None) -> list[str]:
     return kept
 
 
-LONG_PARAGRAPH = 200  # characters, CJK counting triple
-
-
 def _is_question(line: str) -> bool:
     return line.rstrip().rstrip("\"”’'»」").endswith(("?", "？"))
-
-
-def _weight(line: str) -> int:
-    return len(line) + 2 * len(_CJK_CHAR.findall(line))
-
-
-_SENTENCE_END = (".", "!", "?", "。", "！", "？", "”", '"', "’", "…", "」")
 
 
 def _is_prose(line: str, key: str) -> bool:
@@ -101,30 +92,6 @@ def _strip_table_row(line: str) -> str:
         return line
     kept = [c for c in cells if c and not chrome.is_chrome_line(c)]
     return "| " + " | ".join(kept) + " |" if kept else ""
-
-
-def take_metadata(line: str, result: CleanText) -> bool:
-    """A date/source/byline line: record its fields, report it as not body text."""
-    if not _METADATA_HINT.search(line):
-        return False
-    if (info := chrome.parse_info_line(line)) is not None:
-        date, outlet, author = info
-        result.date = result.date or date
-        result.outlet = result.outlet or outlet
-        result.author = result.author or author
-        return True
-    if (match := chrome.SOURCE_LINE.match(line)) is not None:
-        result.outlet = result.outlet or match.group("outlet").strip()
-        if match.group("date"):
-            result.date = result.date or chrome.normalize_date(match.group("date"))
-        return True
-    if (match := chrome.DATE_LINE.match(line)) is not None and chrome.normalize_date(match.group("date")):
-        result.date = result.date or chrome.normalize_date(match.group("date"))
-        return True
-    if (match := chrome.BYLINE.match(line)) is not None and len(line) < 70:
-        result.author = result.author or match.group(1).strip()
-        return True
-    return False
 
 
 def _rest_is_listy(rest: list[str]) -> bool:

@@ -13,7 +13,8 @@ from functools import cached_property
 
 from monitor.rules.model import TEXT_FIELDS, And, Document, Near, Not, Or, Query, Term
 from monitor.rules.parser import parse_query
-from monitor.rules.text import FieldIndex, Pattern, fold
+from monitor.rules.text import FieldIndex, Pattern
+from monitor.text.normalize import fold_case_and_width
 
 Hit = tuple[int, int]  # first and last token index of an occurrence
 
@@ -34,7 +35,7 @@ class PreparedDocument:
 
     @cached_property
     def source(self) -> str:
-        return fold(self.doc.source or "").strip()
+        return fold_case_and_width(self.doc.source or "").strip()
 
     @cached_property
     def language(self) -> str:
@@ -45,7 +46,7 @@ class PreparedDocument:
 
 
 def _language(code: str) -> str:
-    return fold(code).strip().replace("_", "-")
+    return fold_case_and_width(code).strip().replace("_", "-")
 
 
 def _present(index: FieldIndex, pattern: Pattern) -> bool:
@@ -128,7 +129,7 @@ class _Value(_Node):
 
     def __init__(self, term: Term):
         self.is_source = term.field == "source"
-        self.value = " ".join(fold(term.text).split()) if self.is_source else _language(term.text)
+        self.value = " ".join(fold_case_and_width(term.text).split()) if self.is_source else _language(term.text)
         self.prefix = term.prefix
 
     def matches(self, doc: PreparedDocument) -> bool:

@@ -14,20 +14,15 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 
-_CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+from monitor.text.cjk import CJK, CJK_RANGES
+from monitor.text.normalize import fold_case_and_width
+
 # (?=\w) keeps CJK punctuation (・, ゛) out of the tokens
-TOKEN_RE = re.compile(rf"(?=\w)[{_CJK}]|(?:(?![{_CJK}])\w)+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
-
-
-def fold(text: str) -> str:
-    if text.isascii():
-        return text.lower()
-    return unicodedata.normalize("NFKC", text).casefold()
+TOKEN_RE = re.compile(rf"(?=\w)[{CJK_RANGES}]|(?:(?![{CJK_RANGES}])\w)+")
 
 
 def is_cjk(token: str) -> bool:
-    return len(token) == 1 and _CJK_RE.match(token) is not None
+    return len(token) == 1 and CJK.match(token) is not None
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ class Pattern:
 
     @classmethod
     def of(cls, text: str, prefix: bool = False) -> Pattern:
-        matches = list(TOKEN_RE.finditer(fold(text)))
+        matches = list(TOKEN_RE.finditer(fold_case_and_width(text)))
         tokens = tuple(m.group() for m in matches)
         glued = tuple(a.end() == b.start() and is_cjk(a.group()) and is_cjk(b.group())
                       for a, b in zip(matches, matches[1:]))
@@ -76,7 +71,7 @@ class FieldIndex:
 
     def __init__(self, original: str):
         self.original = original
-        self.folded = fold(original)
+        self.folded = fold_case_and_width(original)
         self.tokens: list[str] = TOKEN_RE.findall(self.folded)
 
     @cached_property
@@ -151,7 +146,7 @@ def _fold_origin(original: str, folded: str) -> list[int] | None:
     for i in range(1, len(original) + 1):
         if i < len(original) and unicodedata.combining(original[i]):
             continue
-        part = fold(original[start:i])
+        part = fold_case_and_width(original[start:i])
         parts.append(part)
         origin.extend([start] * len(part))
         start = i

@@ -9,7 +9,6 @@ PostgreSQL's word index) simply do not narrow the search.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -19,13 +18,9 @@ from sqlalchemy.orm import Session
 from monitor.rules import compile_query, parse_query
 from monitor.rules.model import And, Document, Near, Not, Or, Term
 from monitor.store.models import Article
+from monitor.text.cjk import has_cjk
 
 Condition = ColumnElement[bool] | None
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def has_cjk(value: str) -> bool:
-    return _CJK.search(value) is not None
 
 
 def _fts5_phrase(value: str) -> str:
