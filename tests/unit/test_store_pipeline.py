@@ -10,16 +10,19 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
+from crawler import signals
 from crawler.archive_writer import write_batch
 from crawler.context import CrawlContext
 from crawler.items import ArticleItem
 from crawler.pipelines.store import StorePipeline
 from monitor.dedup import content_hash
 from monitor.dedup.signatures import minhash
+from monitor.dedup.story_assignment import store_in_stories
 from monitor.store import repo
-from monitor.store.models import Article, BoilerplateLine
+from monitor.store.models import Article, BoilerplateLine, StoryLock
 from monitor.store.session import make_engine, session_factory, session_scope
 
 SEEDS = Path(__file__).resolve().parents[2] / "replay" / "seeds"
@@ -27,19 +30,23 @@ TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
 
 
 class RecordingRunLog:
-    def __init__(self):
+    """What the pipeline reports through a real Crawler's signals and stats (crawler.signals)."""
+
+    def __init__(self, crawler):  # noqa: ANN001
+        self.crawler = crawler
         self.new: list[str] = []
         self.errors: list[tuple[str, str]] = []
-        self.counts: dict[str, int] = {}
+        crawler.signals.connect(lambda title, url: self.new.append(url), signal=signals.article_stored, weak=False)
+        crawler.signals.connect(lambda stage, url, message: self.errors.append((url, message)),
+                                signal=signals.fetch_error, weak=False)
 
-    def new_article(self, spider, title, url):  # noqa: ANN001
-        self.new.append(url)
-
-    def error(self, spider, stage, url, message):  # noqa: ANN001
-        self.errors.append((url, message))
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + n
+    @property
+    def counts(self) -> dict[str, int]:
+        """Our counters in crawler.stats, other than the ones the signals above record."""
+        stats = self.crawler.stats.get_stats()
+        return {key.removeprefix(signals.STAT_PREFIX): value for key, value in stats.items()
+                if key.startswith(signals.STAT_PREFIX) and key not in (signals.STAT_PREFIX + "new_articles",
+                                                                       signals.STAT_PREFIX + "errors")}
 
 
 @pytest.fixture
@@ -48,9 +55,10 @@ def archive(archive_url):
 
 
 def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:  # noqa: ANN003
-    spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(),
-                             logger=SimpleNamespace(debug=lambda *a: None))
-    return StorePipeline(context, SimpleNamespace(spider=spider), **kwargs)
+    crawler = get_crawler()
+    crawler.spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(crawler),
+                                     logger=SimpleNamespace(debug=lambda *a: None))
+    return StorePipeline(context, crawler, **kwargs)
 
 
 @pytest.fixture
@@ -157,13 +165,19 @@ def test_failed_writes_are_reported_per_article(tmp_path):
     assert runlog.new == []
 
 
-def test_store_article_without_the_lock_held_takes_it(archive):
-    """Single writes (benchmarks, tests, the CLI) still serialize story assignment themselves."""
+def test_storing_without_the_lock_held_takes_it(archive):
+    """Writes outside the crawl's writer (benchmarks, tests) still serialize story assignment themselves."""
+    row = dict(minhash=minhash(TEXTS[0]), url="http://x/1", canonical_url="http://x/1", source="agency", title="t",
+               text=TEXTS[0], content_hash=content_hash(TEXTS[0]), fetched_at=repo.utcnow())
+    lock_version = select(StoryLock.version).where(StoryLock.id == 1)
     with session_scope(archive) as s:
-        article_id, story_id = repo.store_article(
-            s, minhash(TEXTS[0]), url="http://x/1", canonical_url="http://x/1", source="agency", title="t",
-            text=TEXTS[0], content_hash=content_hash(TEXTS[0]), fetched_at=repo.utcnow())
+        before = s.scalar(lock_version)
+        stored = store_in_stories(s, [row])
+        assert s.scalar(lock_version) == before + 1
+    article_id, story_id = stored["http://x/1"]
     assert article_id is not None and story_id is not None
+    with session_scope(archive) as s:  # the same URL again: stored by "someone else" first, so absent
+        assert store_in_stories(s, [row]) == {}
 
 
 def test_a_slow_archive_makes_scrapy_wait_instead_of_piling_up(archive, monkeypatch):
@@ -205,20 +219,52 @@ def test_a_slow_archive_makes_scrapy_wait_instead_of_piling_up(archive, monkeypa
     assert len(pipeline.spider.runlog.new) == len(items) and len(stored_urls(archive)) == len(items)
 
 
-def test_a_lone_article_is_written_after_max_wait(archive):
-    """A slow site's one new article does not wait for a full batch (the timer calls _flush_if_stale)."""
-    context = CrawlContext(config=None, sessions=archive, progress=False)
-    pipeline = make_pipeline(context, batch_size=50, max_wait=0.0)
+# Run in its own process: the pipeline's timer is a Twisted LoopingCall, which needs the reactor
+# Scrapy runs (asyncio), and installing a reactor here would hold for every later test.
+_LONE_ARTICLE_CRAWL = """
+import asyncio, json, sys
+from scrapy.utils.reactor import install_reactor
+install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+from twisted.internet import defer, reactor
+from crawler.context import CrawlContext
+from monitor.store.session import make_engine, session_factory
+from tests.unit.test_store_pipeline import TEXTS, article, make_pipeline
 
-    async def crawl() -> None:
-        pipeline.process_item(article(1, TEXTS[0]))
-        pipeline._flush_if_stale()
-        assert pipeline.pending == [] and pipeline._writing is not None
-        await asyncio.wait([pipeline._writing])
-        await asyncio.sleep(0)  # let the done-callback report
+context = CrawlContext(config=None, sessions=session_factory(make_engine(sys.argv[1])), progress=False)
+pipeline = make_pipeline(context, batch_size=50, max_wait=0.2)
+seen = {}
 
-    try:
-        asyncio.run(crawl())
-    finally:
-        context.close()
-    assert pipeline.spider.runlog.new == ["http://agency.example/1"]
+async def crawl():
+    pipeline.open_spider()
+    pipeline.process_item(article(1, TEXTS[0]))
+    for _ in range(300):  # nothing flushes by hand: only the timer can write it (30 s at most)
+        if pipeline.spider.runlog.new:
+            break
+        await asyncio.sleep(0.1)
+    seen.update(new=pipeline.spider.runlog.new, pending=len(pipeline.pending), timer=pipeline._timer.running)
+    pipeline._timer.stop()
+
+def stop(result):
+    reactor.stop()
+    return result
+
+reactor.callWhenRunning(lambda: defer.Deferred.fromFuture(asyncio.ensure_future(crawl())).addBoth(stop))
+reactor.run()
+context.close()
+print(json.dumps(seen))
+"""
+
+
+def test_a_lone_article_is_written_after_max_wait(archive_url):
+    """A slow site's one new article does not wait for a full batch: open_spider's timer writes it
+    once it has waited max_wait, in a real reactor, with nobody calling a flush."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _LONE_ARTICLE_CRAWL, archive_url], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"new": ["http://agency.example/1"], "pending": 0, "timer": True}
+    assert stored_urls(session_factory(make_engine(archive_url))) == ["http://agency.example/1"]
