@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler import signals
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
 from crawler.extraction_job import extract_and_sign
 from monitor.extract.boilerplate import MIN_ARTICLES
 from monitor.store import repo
-from monitor.store.session import session_scope
+from monitor.text.dates import parse_iso_datetime
 
 
 RELOAD_EVERY = 25
@@ -25,10 +26,9 @@ def parse_published(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso_datetime(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class ExtractPipeline:
@@ -42,22 +42,22 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(get_context(cls.__name__), crawler)
 
-    def open_spider(self) -> None:
-        spider = self.crawler.spider
+    async def open_spider(self) -> None:
         self.context.extraction_pool()  # workers start now, while the listings download
-        self._reload(spider)
+        await self._reload()
 
-    def _reload(self, spider) -> None:  # noqa: ANN001
-        """The site's learned template; refreshed during long crawls as pages teach it more."""
-        with session_scope(self.context.sessions) as session:
-            self.boilerplate = repo.learned_boilerplate(session, spider.source.name, MIN_ARTICLES)
+    async def _reload(self) -> None:
+        """The site's learned template; refreshed during long crawls as pages teach it more
+        (read off the reactor thread)."""
         self._since_reload = 0
+        self.boilerplate = await self.context.read(repo.learned_boilerplate, self.crawler.spider.source.name,
+                                                   MIN_ARTICLES)
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         spider = self.crawler.spider
         self._since_reload += 1
         if self._since_reload >= RELOAD_EVERY:
-            self._reload(spider)
+            await self._reload()
         job = partial(extract_and_sign, item.body, url=item.url, content_type=item.content_type,
                       hints=spider.source.hints, boilerplate=self.boilerplate)
         pool = self.context.extraction_pool()
@@ -65,10 +65,10 @@ class ExtractPipeline:
             result, item.minhash, item.content_hash = \
                 await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
         except BrokenProcessPool as exc:  # a worker died (out of memory?): this page only
-            spider.runlog.error(spider, "extract", item.url, f"extraction worker died: {exc}")
+            signals.report_error(self.crawler, "extract", item.url, f"extraction worker died: {exc}")
             raise DropItem(f"extraction failed: {item.url}") from exc
         if not result.text:
-            spider.runlog.error(spider, "extract", item.url, result.reason or "no article text found")
+            signals.report_error(self.crawler, "extract", item.url, result.reason or "no article text found")
             raise DropItem(f"no article text: {item.url}")
         item.text = result.text
         item.title = result.title or item.feed_title

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -19,6 +19,7 @@ from scrapy.http import Response
 
 from crawler.spiders.base import BadEntry, SourceSpider, entry_url
 from crawler.xmlsafety import UnsafeXml, parse_xml
+from monitor.text.dates import parse_iso_datetime
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 DEPTH = "newsmon_sitemap_depth"  # request meta: levels of indexes above this sitemap
@@ -42,7 +43,7 @@ def _parse_date(text: str | None) -> datetime | None:
         return None
     text = text.strip()
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = parse_iso_datetime(text)
     except ValueError:
         try:
             parsed = parsedate_to_datetime(text)
@@ -80,12 +81,12 @@ class SitemapSpider(SourceSpider):
             self.sitemaps_seen.add(url)
             yield self.listing_request(url, self.parse_sitemap, **{DEPTH: 0})
 
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
         if self.unchanged(response):
             return
         if response.meta.get("redirect_urls"):  # redirected to a sitemap this crawl already has?
             if response.url in self.sitemaps_seen:
-                self.runlog.count("repeated_sitemaps")
+                self.count("repeated_sitemaps")
                 return
             self.sitemaps_seen.add(response.url)
         body = response.body
@@ -94,34 +95,36 @@ class SitemapSpider(SourceSpider):
                 with gzip.GzipFile(fileobj=io.BytesIO(body)) as fh:
                     body = fh.read(MAX_SITEMAP_BYTES + 1)
             except (OSError, EOFError, zlib.error) as exc:
-                self.runlog.error(self, "sitemap", response.url, f"broken gzip: {exc}")
+                self.report_error("sitemap", response.url, f"broken gzip: {exc}")
                 return
             if len(body) > MAX_SITEMAP_BYTES:
-                self.runlog.error(self, "sitemap", response.url, "larger than 50 MB uncompressed; skipped")
+                self.report_error("sitemap", response.url, "larger than 50 MB uncompressed; skipped")
                 return
         try:
             root = parse_xml(body)
         except UnsafeXml as exc:
-            self.runlog.error(self, "sitemap", response.url, str(exc))
+            self.report_error("sitemap", response.url, str(exc))
             return
         except ParseError as exc:
-            self.runlog.error(self, "sitemap", response.url, f"not a valid XML sitemap: {exc}")
+            self.report_error("sitemap", response.url, f"not a valid XML sitemap: {exc}")
             return
         kind = _local(root.tag)
         if kind == "sitemapindex":
-            self.runlog.listing_ok = True
-            yield from self._children(root, response)
+            self.mark_listing_read()
+            for request in self._children(root, response):
+                yield request
         elif kind == "urlset":
-            self.runlog.listing_ok = True
-            yield from self._articles(root, response)
+            self.mark_listing_read()
+            async for request in self._articles(root, response):
+                yield request
         else:
-            self.runlog.error(self, "sitemap", response.url, f"not a sitemap: root element is <{kind}>")
+            self.report_error("sitemap", response.url, f"not a sitemap: root element is <{kind}>")
 
     def _children(self, root: Element, response: Response) -> Iterator[scrapy.Request]:
         """Newest child sitemaps first; an index of years of archives needs only the recent ones."""
         depth = response.meta.get(DEPTH, 0) + 1
         if depth > self.max_depth:
-            self.runlog.error(self, "sitemap", response.url,
+            self.report_error("sitemap", response.url,
                               f"sitemap indexes nested more than {self.max_depth} levels deep: its child "
                               "sitemaps are not followed (raise max_sitemap_depth if the site needs it)")
             return
@@ -136,7 +139,7 @@ class SitemapSpider(SourceSpider):
                 self.entry_error(response.url, _describe("sitemap", index, entry), str(exc))
                 continue
             if url in self.sitemaps_seen:
-                self.runlog.count("repeated_sitemaps")  # an index listing itself, or a cycle
+                self.count("repeated_sitemaps")  # an index listing itself, or a cycle
             elif url:
                 children.append((lastmod, url))
         children.sort(key=lambda c: c[0] or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
@@ -146,7 +149,7 @@ class SitemapSpider(SourceSpider):
             self.sitemaps_seen.add(url)
             yield self.listing_request(url, self.parse_sitemap, **{DEPTH: depth})
 
-    def _articles(self, root: Element, response: Response) -> Iterator[scrapy.Request]:
+    async def _articles(self, root: Element, response: Response) -> AsyncIterator[scrapy.Request]:
         entries = []
         for index, entry in enumerate(root, 1):
             if _local(entry.tag) != "url":
@@ -159,4 +162,5 @@ class SitemapSpider(SourceSpider):
                 continue
             if url:
                 entries.append((url, {"title": _child_text(entry, "title"), "published": published}))
-        yield from self.article_requests(entries, response.url)
+        async for request in self.article_requests(entries, response.url):
+            yield request
