@@ -5,6 +5,7 @@ bylines. Such a line is read into a PageMetadata and kept out of the text."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from monitor.extract.metadata import PageMetadata
 from monitor.text.dates import NUMERIC_DATE, PRINTED_DATE, normalize_date, printed_date
@@ -57,7 +58,7 @@ def parse_info_line(line: str) -> tuple[str | None, str | None, str | None] | No
                   | {m.end() for m in _SEGMENT_START.finditer(folded)})
     date = outlet = author = None
     recognized = False
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in pairwise(cuts):
         segment = folded[start:end].strip(_SEGMENT_JUNK)
         if not segment:
             continue

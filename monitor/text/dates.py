@@ -41,8 +41,8 @@ PRINTED_DATE = (rf"(?:{NUMERIC_DATE}日?(?:\s*T?\d{{1,2}}[:：]\d{{2}}(?:[:：]\
                 rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}{_TIME}"
                 rf"|\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH}\s+(?:de\s+)?\d{{4}}{_TIME})")
 
-_NUMERIC_PARTS = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
-_NUMERIC_ANYWHERE = re.compile(NUMERIC_DATE)
+_NUMERIC = re.compile(NUMERIC_DATE)
+_DIGITS = re.compile(r"\d+")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 _NAMED_MONTH_FIRST = re.compile(r"([a-zçéû]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
@@ -58,14 +58,19 @@ def plausible_date(year: int, month: int, day: int) -> str | None:
 
 def normalize_date(text: str) -> str | None:
     """YYYY-MM-DD from a year-month-day date at the start of `text` (2024/3/9, 2024年3月9日)."""
-    match = _NUMERIC_PARTS.match(text)
-    return plausible_date(*(int(g) for g in match.groups())) if match else None
+    match = _NUMERIC.match(text)
+    return _numeric_parts(match.group()) if match else None
 
 
 def find_numeric_date(text: str) -> str | None:
     """The first year-month-day date anywhere in `text` ("Published 2024-03-09"), normalized."""
-    found = _NUMERIC_ANYWHERE.search(text)
-    return normalize_date(found.group(0)) if found else None
+    found = _NUMERIC.search(text)
+    return _numeric_parts(found.group()) if found else None
+
+
+def _numeric_parts(date: str) -> str | None:
+    year, month, day = (int(number) for number in _DIGITS.findall(date))
+    return plausible_date(year, month, day)
 
 
 def first_iso_date(text: str | None) -> str | None:

@@ -13,9 +13,19 @@ import pytest
 from monitor.dedup.signatures import tokens as signature_tokens
 from monitor.rules.text import TOKEN_RE, is_cjk
 from monitor.text.cjk import CJK, HAN, KANA, display_weight, has_cjk
-from monitor.text.dates import (find_numeric_date, first_iso_date, normalize_date, parse_iso_datetime,
-                                plausible_date, printed_date)
-from monitor.text.normalize import fold_case_and_width, normalize_text, traditional_to_simplified
+from monitor.text.dates import (
+    find_numeric_date,
+    first_iso_date,
+    normalize_date,
+    parse_iso_datetime,
+    plausible_date,
+    printed_date,
+)
+from monitor.text.normalize import (
+    fold_case_and_width,
+    normalize_text,
+    traditional_to_simplified,
+)
 
 UTC = timezone.utc
 
