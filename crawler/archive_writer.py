@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import ArticleItem
+from monitor.dedup.copies import Candidate, exact_copies
+from monitor.dedup.story_assignment import store_in_stories
 from monitor.extract.boilerplate import template_candidates
 from monitor.store import repo
 from monitor.store.session import session_scope
@@ -52,36 +54,29 @@ def _write_alone(sessions: sessionmaker[Session], source: str, item: ArticleItem
 
 
 def _write(session: Session, batch: list[ArticleItem]) -> list[Outcome]:
-    """Drop exact duplicates (of the archive or of an earlier article in the batch), insert the
-    rest in one statement, then put each in its story, in batch order."""
+    """Drop exact copies (monitor.dedup.copies decides: of the archive or of an earlier article
+    in the batch), insert the rest in one statement, then put each in its story, in batch order."""
     repo.lock_story_assignment(session)
-    outcomes: list[Outcome] = []
-    fresh: list[tuple[int, ArticleItem]] = []  # (position in the batch, article)
-    by_key: dict[str, str] = {}  # this batch's canonical URLs and (source, hash) keys -> canonical URL
-    for item in batch:
-        text_key = f"{item.source}\0{item.content_hash}"
-        earlier = by_key.get(item.canonical_url) or by_key.get(text_key)
-        if earlier is None:
-            existing = repo.find_duplicate(session, item.canonical_url, item.content_hash, item.source)
-            earlier = existing.canonical_url if existing is not None else None
-        if earlier is not None:
-            outcomes.append(Outcome("duplicate", f"duplicate of {earlier}"))
-            continue
-        by_key[item.canonical_url] = by_key[text_key] = item.canonical_url
-        fresh.append((len(outcomes), item))
-        outcomes.append(STORED)
+
+    def archived_original(candidate: Candidate) -> str | None:
+        found = repo.find_duplicate(session, candidate.canonical_url, candidate.content_hash, candidate.source)
+        return found.canonical_url if found is not None else None
+
+    originals = exact_copies([Candidate(item.canonical_url, item.source, item.content_hash) for item in batch],
+                             archived_original)
+    outcomes = [STORED if original is None else Outcome("duplicate", f"duplicate of {original}")
+                for original in originals]
+    fresh = [(position, item) for position, (item, original) in enumerate(zip(batch, originals))
+             if original is None]  # (position in the batch, article)
     now = repo.utcnow()
-    ids = repo.add_articles(session, [dict(
+    stored = store_in_stories(session, [dict(
         url=item.url, canonical_url=item.canonical_url, source=item.source, title=item.title,
         author=item.author, published_at=item.published_at, language=item.language, outlet=item.outlet,
         text=item.text, content_hash=item.content_hash, minhash=item.minhash, fetched_at=now,
     ) for _, item in fresh])
     for position, item in fresh:
-        article_id = ids.get(item.canonical_url)
-        if article_id is None:
+        if item.canonical_url not in stored:
             outcomes[position] = Outcome("duplicate", "already archived by another crawl")
-            continue
-        repo.assign_story(session, article_id, item.minhash, title=item.title, source=item.source, when=now)
     return outcomes
 
 

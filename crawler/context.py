@@ -6,19 +6,31 @@ database engine cannot travel in them; components fetch them from here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
-from scrapy.exceptions import NotConfigured
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction_job import ready
 from crawler.parent_watch import exit_with_parent
 from monitor.config import NewsmonConfig
+from monitor.store.session import session_scope
 
 _current: CrawlContext | None = None
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+class MissingCrawlContext(RuntimeError):
+    """A newsmon component was built outside `python -m crawler`: without the archive it would
+    crawl and record nothing, so it refuses to start (NotConfigured would disable it quietly)."""
 
 
 @dataclass
@@ -53,6 +65,30 @@ class CrawlContext:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsmon-archive-writer")
         return self._writer
 
+    def in_session(self, work: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """`work(session, *args, **kwargs)` in one transaction, in the calling thread."""
+        with session_scope(self.sessions) as session:
+            return work(session, *args, **kwargs)
+
+    async def write(self, work: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Archive writes, off the reactor thread: on the archive writer thread, in submission
+        order, after the article batches handed to it earlier (SQLite has one writer at a time;
+        waiting for its lock in the reactor thread would stall every download)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.archive_writer(), partial(self.in_session, work, *args, **kwargs))
+
+    def write_soon(self, work: Callable[..., object], *args: object, **kwargs: object) -> Future:
+        """Like `write`, for callers that need no answer and cannot wait (sync signal handlers);
+        a failure is logged, since nobody awaits it."""
+        future = self.archive_writer().submit(self.in_session, work, *args, **kwargs)
+        future.add_done_callback(_log_failure)
+        return future
+
+    async def read(self, work: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Archive reads, off the reactor thread, not queued behind the writer (WAL and
+        PostgreSQL readers do not wait for writers)."""
+        return await asyncio.to_thread(self.in_session, work, *args, **kwargs)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -62,6 +98,11 @@ class CrawlContext:
             self._writer = None
 
 
+def _log_failure(done: Future) -> None:
+    if not done.cancelled() and (error := done.exception()) is not None:
+        logger.error("archive write failed: %s: %s", type(error).__name__, error, exc_info=error)
+
+
 def set_context(context: CrawlContext | None) -> None:
     global _current
     _current = context
@@ -69,5 +110,6 @@ def set_context(context: CrawlContext | None) -> None:
 
 def get_context(component: str) -> CrawlContext:
     if _current is None:
-        raise NotConfigured(f"{component}: no newsmon crawl context; start crawls with `python -m crawler`")
+        raise MissingCrawlContext(f"{component}: no newsmon crawl context (config and archive); "
+                                  "start crawls with `python -m crawler --config DIR` or `newsmon crawl`")
     return _current

@@ -7,7 +7,7 @@ from monitor.config import NewsmonConfig
 PIPELINES = {
     "crawler.pipelines.normalize.NormalizePipeline": 100,
     "crawler.pipelines.extract.ExtractPipeline": 200,
-    "crawler.pipelines.dedup.DedupPipeline": 300,
+    "crawler.pipelines.revisit.RevisitPipeline": 300,
     "crawler.pipelines.store.StorePipeline": 400,
 }
 

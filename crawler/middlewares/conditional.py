@@ -2,7 +2,9 @@
 validators the archive kept from the last fetch (If-None-Match,
 If-Modified-Since); keep the new ones. A 304 reaches the spider, which then
 has nothing to do. Validators live in the archive, so they survive restarts
-and are shared by every worker."""
+and are shared by every worker. The lookup runs off the reactor thread; the
+new validators go to the RunLog (crawler.signals), which saves them only if
+the whole crawl succeeds."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler import signals
 from crawler.context import CrawlContext, get_context
 from monitor.store import repo
-from monitor.store.session import session_scope
 
 META_KEY = "newsmon_conditional"
 
@@ -26,29 +28,27 @@ class ConditionalRequestMiddleware:
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         return cls(get_context(cls.__name__), crawler)
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         spider = self.crawler.spider
         # A source with a revisit policy must see its whole listing each cycle: pages can change
         # without the listing changing.
         if not request.meta.get(META_KEY) or spider.source.revisit:
             return None
-        with session_scope(self.context.sessions) as session:
-            saved = repo.validators_for(session, spider.source.name, request.url)
-            if saved is not None:
-                if saved.etag:
-                    request.headers.setdefault(b"If-None-Match", saved.etag.encode("latin-1"))
-                if saved.last_modified:
-                    request.headers.setdefault(b"If-Modified-Since", saved.last_modified.encode("latin-1"))
+        saved = await self.context.read(repo.validators_for, spider.source.name, request.url)
+        if saved is not None:
+            if saved.etag:
+                request.headers.setdefault(b"If-None-Match", saved.etag.encode("latin-1"))
+            if saved.last_modified:
+                request.headers.setdefault(b"If-Modified-Since", saved.last_modified.encode("latin-1"))
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        spider = self.crawler.spider
         if request.meta.get(META_KEY) and response.status == 200:
             etag = response.headers.get(b"ETag")
             modified = response.headers.get(b"Last-Modified")
             if etag or modified:
                 # Kept only if the whole crawl succeeds (RunLog saves them): a 304 next time must
                 # not hide articles this crawl failed to fetch or skipped over the per-cycle cap.
-                spider.runlog.pending_validators[request.url] = (
-                    etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None)
+                signals.report_validators(self.crawler, request.url, etag.decode("latin-1") if etag else None,
+                                          modified.decode("latin-1") if modified else None)
         return response

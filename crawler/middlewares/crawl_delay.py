@@ -1,6 +1,9 @@
 """robots.txt Crawl-delay, which Scrapy's RobotsTxtMiddleware reads but does
 not apply: when a site's robots.txt passes through, its delay for our user
-agent becomes the minimum delay of that site's download slot."""
+agent becomes the minimum delay of that site's download slot.
+
+Disabled (NotConfigured) when robots.txt is not obeyed: no robots.txt is
+fetched then, so there is no delay to learn."""
 
 from __future__ import annotations
 
@@ -8,8 +11,22 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, signals
+from scrapy.core.downloader import Downloader
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+
+
+def raise_slot_delay(downloader: Downloader, request: Request, delay: float) -> None:
+    """At least `delay` seconds between requests of the request's download slot, without jitter.
+
+    Scrapy has no public way to change a slot's delay while crawling (DOWNLOAD_SLOTS is read
+    when a slot is created, before robots.txt is read); AutoThrottle itself adjusts the slot
+    objects, so this does the same, here only."""
+    slot = downloader.slots.get(downloader.get_slot_key(request))
+    if slot is not None and slot.delay < delay:
+        slot.delay = delay
+        slot.jitter = 0.0
 
 
 class CrawlDelayMiddleware:
@@ -20,19 +37,17 @@ class CrawlDelayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured("robots.txt is not obeyed (crawl.obey_robots_txt): no Crawl-delay to apply")
         middleware = cls(crawler)
         # AutoThrottle lowers slot delays on every response; this runs after it and restores the floor.
         crawler.signals.connect(middleware._enforce, signal=signals.response_downloaded)
         return middleware
 
     def _enforce(self, request: Request, **_signal_args: object) -> None:
-        host = urlsplit(request.url).hostname or ""
-        delay = self.delays.get(host)
+        delay = self.delays.get(urlsplit(request.url).hostname or "")
         if delay:
-            slot = self.crawler.engine.downloader.slots.get(request.meta.get("download_slot", host))
-            if slot is not None and slot.delay < delay:
-                slot.delay = delay
-                slot.randomize_delay = False
+            raise_slot_delay(self.crawler.engine.downloader, request, delay)
 
     def process_request(self, request: Request) -> None:
         self._enforce(request)

@@ -1,26 +1,21 @@
-"""Step 1: the canonical URL; a page that redirected to an archived article goes no further."""
+"""Step 1: the canonical URL; a page that redirected to an archived article goes
+no further (monitor.dedup.copies decides; the lookup runs off the reactor thread)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from sqlalchemy.orm import Session
 
+from crawler import signals
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
-from monitor.dedup import canonical_url
+from monitor.dedup.copies import choose_canonical, is_redirect_copy, needs_archive_check
 from monitor.store import repo
-from monitor.store.session import session_scope
 
 
-def choose_canonical(url: str, declared: str | None) -> str:
-    """The page's declared canonical URL when it is on the same site; a canonical
-    pointing at another site (syndication) makes it a copy, which story grouping
-    handles, not the same article."""
-    if declared and urlsplit(declared).hostname == urlsplit(url).hostname:
-        return canonical_url(declared)
-    return canonical_url(url)
+def _archived(session: Session, url: str) -> bool:
+    return repo.article_by_canonical_url(session, url) is not None
 
 
 class NormalizePipeline:
@@ -32,14 +27,16 @@ class NormalizePipeline:
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
         return cls(get_context(cls.__name__), crawler)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
-        spider = self.crawler.spider
+    def process_item(self, item: ArticleItem):  # noqa: ANN201 (the item, or an awaitable of it)
         item.canonical_url = choose_canonical(item.url, item.declared_canonical)
-        if item.canonical_url == canonical_url(item.requested_url or item.url):
+        if not needs_archive_check(item.canonical_url, item.requested_url or item.url):
             return item  # the spider checked this URL before fetching it
-        # Redirected, or the page names another URL as its own: the archive may have that one.
-        with session_scope(self.context.sessions) as session:
-            if repo.article_by_canonical_url(session, item.canonical_url) is not None and not spider.source.revisit:
-                spider.runlog.count("duplicates")
-                raise DropItem(f"already archived: {item.canonical_url}")
+        return self._unless_archived(item)
+
+    async def _unless_archived(self, item: ArticleItem) -> ArticleItem:
+        """Redirected, or the page names another URL as its own: the archive may have that one."""
+        archived = await self.context.read(_archived, item.canonical_url)
+        if is_redirect_copy(archived, self.crawler.spider.source.revisit):
+            signals.count(self.crawler, "duplicates")
+            raise DropItem(f"already archived: {item.canonical_url}")
         return item

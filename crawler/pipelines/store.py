@@ -26,12 +26,12 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet import task
 
+from crawler import signals
 from crawler.archive_writer import Outcome, write_batch
 from crawler.context import CrawlContext, get_context
 from crawler.items import ArticleItem
 from crawler.progress import say
 from monitor.store import repo
-from monitor.store.session import session_scope
 
 BATCH_SIZE = 50
 MAX_WAIT = 1.0  # seconds an article may wait for its batch
@@ -73,8 +73,7 @@ class StorePipeline:
 
     def process_item(self, item: ArticleItem):  # noqa: ANN201
         if item.revision_of is not None:
-            self._store_revision(item)
-            return item
+            return self._store_revision(item)
         self.pending.append(item)
         if self.oldest is None:
             self.oldest = time.monotonic()
@@ -117,25 +116,24 @@ class StorePipeline:
             self._flush_if_stale()
 
     def _report(self, item: ArticleItem, outcome: Outcome) -> None:
-        runlog = self.spider.runlog
         if outcome.kind == "stored":
-            runlog.new_article(self.spider, item.title, item.url)
+            signals.report_stored(self.crawler, item.title, item.url)
         elif outcome.kind == "failed":
-            runlog.error(self.spider, "store", item.url, outcome.detail)
+            signals.report_error(self.crawler, "store", item.url, outcome.detail)
         else:
-            runlog.count("duplicates")
+            signals.count(self.crawler, "duplicates")
             self.spider.logger.debug(f"not stored, {outcome.detail}: {item.url}")
 
-    def _store_revision(self, item: ArticleItem) -> None:
+    async def _store_revision(self, item: ArticleItem) -> ArticleItem:
+        """A new version of an archived article, written by the archive writer thread."""
         try:
-            with session_scope(self.context.sessions) as session:
-                number = repo.record_revision(session, item.revision_of, title=item.title, text=item.text,
-                                              content_hash=item.content_hash, minhash=item.minhash,
-                                              when=repo.utcnow())
+            number = await self.context.write(
+                repo.record_revision, item.revision_of, title=item.title, text=item.text,
+                content_hash=item.content_hash, minhash=item.minhash, when=repo.utcnow())
         except SQLAlchemyError as exc:
-            self.spider.runlog.error(self.spider, "store", item.url,
-                                     f"archive write failed: {exc.__class__.__name__}: {exc}")
+            signals.report_error(self.crawler, "store", item.url, f"archive write failed: {exc.__class__.__name__}: {exc}")
             raise DropItem(f"revision not stored: {item.url}") from exc
-        self.spider.runlog.count("revisions")
+        signals.count(self.crawler, "revisions")
         if self.context.progress:
             say(self.spider.source.name, f"~ revision {number}: {item.title or item.url}")
+        return item

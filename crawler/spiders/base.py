@@ -4,7 +4,7 @@ skipping articles already archived, and turning a page response into an item."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -13,13 +13,12 @@ from parsel import Selector
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler import urlpolicy
+from crawler import signals, urlpolicy
 from crawler.context import get_context
 from crawler.items import ArticleItem
 from monitor.config import SourceConfig
 from monitor.dedup import canonical_url
 from monitor.store import repo
-from monitor.store.session import session_scope
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 HEAD_SCAN_BYTES = 256 * 1024  # where to look for </head>; past it, the whole page is parsed
@@ -54,7 +53,6 @@ class SourceSpider(scrapy.Spider):
         self._deny = [re.compile(p) for p in source.deny]
         self.max_articles = source.max_articles or self.context.config.crawl.max_articles_per_source
         self._scheduled = 0
-        self.runlog = None  # set by the RunLog extension when the spider opens
         self.auth_meta: dict[str, str] = {}  # HTTP Basic auth from a start URL's user:password@
         self.start_urls = [self._take_credentials(url) for url in source.start_urls]
 
@@ -75,6 +73,19 @@ class SourceSpider(scrapy.Spider):
 
     kind = "source"
 
+    # --- bookkeeping: crawler.stats and newsmon's signals (crawler.signals), which RunLog records ---
+
+    def count(self, key: str, n: int = 1) -> None:
+        signals.count(self.crawler, key, n)
+
+    def report_error(self, stage: str, url: str | None, message: str) -> None:
+        """A failure that does not stop the crawl: recorded as this source's error, shown in status."""
+        signals.report_error(self.crawler, stage, url, message)
+
+    def mark_listing_read(self) -> None:
+        """A start URL (or a listing it leads to) was fetched and read: the source answered."""
+        signals.report_listing_read(self.crawler)
+
     # --- discovery helpers -------------------------------------------------
 
     def wanted(self, url: str) -> bool:
@@ -84,13 +95,12 @@ class SourceSpider(scrapy.Spider):
             return False
         return not any(p.search(url) for p in self._deny)
 
-    def known(self, keys: dict[str, str]) -> set[str]:
+    async def known(self, keys: dict[str, str]) -> set[str]:
         """Those of the URLs (with their canonical keys) archived, or fetched recently without
-        becoming an article (one query)."""
+        becoming an article (one query, off the reactor thread)."""
         revisit = self.source.revisit
         before = datetime.now(timezone.utc) - timedelta(seconds=revisit) if revisit else None
-        with session_scope(self.context.sessions) as session:
-            found = repo.known_canonical_urls(session, set(keys.values()), revisit_before=before)
+        found = await self.context.read(repo.known_canonical_urls, set(keys.values()), revisit_before=before)
         return {url for url, key in keys.items() if key in found}
 
     def too_old(self, published: datetime | None) -> bool:
@@ -108,16 +118,16 @@ class SourceSpider(scrapy.Spider):
         """True (and counted) when the server answered 304 Not Modified."""
         if response.status != 304:
             return False
-        self.runlog.listing_ok = True
-        self.runlog.count("unchanged")
+        self.mark_listing_read()
+        self.count("unchanged")
         return True
 
     def entry_error(self, origin: str, entry: str, problem: str) -> None:
         """One unusable entry of the feed, sitemap or listing page at `origin`: recorded (so the
         run is partial and its validators are not kept), and skipped."""
-        self.runlog.error(self, self.kind, origin, f"{entry}: {problem}; entry skipped")
+        self.report_error(self.kind, origin, f"{entry}: {problem}; entry skipped")
 
-    def article_requests(self, entries: list[tuple[str, dict]], origin: str) -> Iterator[scrapy.Request]:
+    async def article_requests(self, entries: list[tuple[str, dict]], origin: str) -> AsyncIterator[scrapy.Request]:
         """Requests for the article pages a listing names, unless filtered, too old, already
         known or over the per-cycle cap. `entries` are (url, {title, author, published});
         `origin` is the URL of the feed, sitemap or page that listed them."""
@@ -127,7 +137,7 @@ class SourceSpider(scrapy.Spider):
             if not self.wanted(url) or url in fresh:
                 continue
             if self.too_old(entry.get("published")):
-                self.runlog.count("too_old")
+                self.count("too_old")
                 continue
             try:
                 keys[url] = canonical_url(url)
@@ -135,13 +145,13 @@ class SourceSpider(scrapy.Spider):
                 self.entry_error(origin, f"link {url}", f"not a usable URL ({exc})")
                 continue
             fresh[url] = entry
-        known = self.known(keys) if fresh else set()
+        known = await self.known(keys) if fresh else set()
         for url, entry in fresh.items():
             if url in known:
-                self.runlog.count("skipped_archived")
+                self.count("skipped_archived")
                 continue
             if self._scheduled >= self.max_articles:
-                self.runlog.count("over_cap")
+                self.count("over_cap")
                 continue
             self._scheduled += 1
             yield scrapy.Request(url, callback=self.parse_article, errback=self.page_failed,
@@ -154,7 +164,7 @@ class SourceSpider(scrapy.Spider):
         mime = (content_type or "").split(";")[0].strip().lower()
         if mime and mime not in HTML_TYPES:
             self.remember(response.url, f"not HTML ({mime})")
-            self.runlog.error(self, "page", response.url, f"skipped: not an HTML page ({mime})")
+            self.report_error("page", response.url, f"skipped: not an HTML page ({mime})")
             return
         yield ArticleItem(
             source=self.source.name, url=response.url, body=response.body, content_type=content_type,
@@ -165,23 +175,23 @@ class SourceSpider(scrapy.Spider):
         )
 
     def start_failed(self, failure: Failure) -> None:
-        self.runlog.error(self, self.kind, failure.request.url, describe_failure(failure))
+        self.report_error(self.kind, failure.request.url, describe_failure(failure))
 
     def page_failed(self, failure: Failure) -> None:
         from scrapy.exceptions import IgnoreRequest
         from scrapy.spidermiddlewares.httperror import HttpError
 
         if failure.check(IgnoreRequest) and failure.getErrorMessage().startswith("Forbidden by robots.txt"):
-            self.runlog.count("robots_disallowed")  # the site's wish, not a failure
+            self.count("robots_disallowed")  # the site's wish, not a failure
             return
         if failure.check(HttpError) and failure.value.response.status in (404, 410, 451):
             self.remember(failure.request.url, f"HTTP {failure.value.response.status}")
-        self.runlog.error(self, "page", failure.request.url, describe_failure(failure))
+        self.report_error("page", failure.request.url, describe_failure(failure))
 
     def remember(self, url: str, outcome: str) -> None:
-        """Not an article, and retrying next cycle will not change that: skip it until it expires."""
-        with session_scope(self.context.sessions) as session:
-            repo.remember_url(session, self.source.name, canonical_url(url), outcome, repo.utcnow())
+        """Not an article, and retrying next cycle will not change that: skip it until it expires.
+        Written by the archive writer thread; nothing here waits for it."""
+        self.context.write_soon(repo.remember_url, self.source.name, canonical_url(url), outcome, repo.utcnow())
 
 
 def declared_canonical(response: Response) -> str | None:

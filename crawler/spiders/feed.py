@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import feedparser
@@ -48,33 +48,33 @@ class FeedSpider(SourceSpider):
         for url in self.start_urls:
             yield self.listing_request(url, self.parse_feed)
 
-    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[scrapy.Request]:
         if self.unchanged(response):
             return
         try:
             check_xml_safety(response.body)
         except UnsafeXml as exc:
-            self.runlog.error(self, "feed", response.url, str(exc))
+            self.report_error("feed", response.url, str(exc))
             return
         try:
             feed = parse_feed_bytes(response.body, {
                 k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v
             })
         except (ValueError, LookupError) as exc:  # feedparser decoding with a declared charset such as "punycode"
-            self.runlog.error(self, "feed", response.url,
+            self.report_error("feed", response.url,
                               f"not a valid RSS/Atom feed: its declared encoding cannot be read ({exc})")
             return
         if not feed.entries:
             reason = feed.get("bozo_exception") or "no entries"
             if feed.bozo or not feed.get("version"):
-                self.runlog.error(self, "feed", response.url, f"not a valid RSS/Atom feed: {reason}")
+                self.report_error("feed", response.url, f"not a valid RSS/Atom feed: {reason}")
                 return
-            self.runlog.listing_ok = True  # a valid, empty feed
+            self.mark_listing_read()  # a valid, empty feed
             return
         if feed.bozo:
             # feedparser recovered entries from a broken feed: use them, but say so.
-            self.runlog.error(self, "feed", response.url, f"feed is malformed (entries recovered): {feed.bozo_exception}")
-        self.runlog.listing_ok = True
+            self.report_error("feed", response.url, f"feed is malformed (entries recovered): {feed.bozo_exception}")
+        self.mark_listing_read()
         entries = []
         for index, entry in enumerate(feed.entries, 1):
             try:
@@ -84,7 +84,8 @@ class FeedSpider(SourceSpider):
                 continue
             if found is not None:
                 entries.append(found)
-        yield from self.article_requests(entries, response.url)
+        async for request in self.article_requests(entries, response.url):
+            yield request
 
 
 def _describe(index: int, entry: feedparser.FeedParserDict) -> str:

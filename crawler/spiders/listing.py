@@ -4,7 +4,7 @@ the source's allow/deny patterns."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -26,22 +26,23 @@ class ListingSpider(SourceSpider):
         for url in self.start_urls:
             yield self.listing_request(url, self.parse_listing)
 
-    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[scrapy.Request]:
         if self.unchanged(response):
             return
         if not isinstance(response, TextResponse):
-            self.runlog.error(self, "listing", response.url, "not an HTML page")
+            self.report_error("listing", response.url, "not an HTML page")
             return
         try:
             links = self.links.extract_links(response)
         except (LookupError, ValueError) as exc:  # a declared charset no codec decodes ("rot13"), …
-            self.runlog.error(self, "listing", response.url, f"cannot read the page as HTML: {exc}")
+            self.report_error("listing", response.url, f"cannot read the page as HTML: {exc}")
             return
-        self.runlog.listing_ok = True
+        self.mark_listing_read()
         if not links:
-            self.runlog.error(self, "listing", response.url,
+            self.report_error("listing", response.url,
                               "no links match the source's allow patterns; check allow/deny in its config")
         # Only article links are followed, never pagination: a listing cannot lead the crawl in circles.
         # Links that are not http(s) (mailto:, javascript:, file:) are normal on pages and dropped by wanted().
-        yield from self.article_requests([(link.url, {"title": link.text.strip() or None}) for link in links],
-                                         response.url)
+        entries = [(link.url, {"title": link.text.strip() or None}) for link in links]
+        async for request in self.article_requests(entries, response.url):
+            yield request

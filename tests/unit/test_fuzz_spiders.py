@@ -7,6 +7,7 @@ spiders wired to a real Crawler, the real RunLog and a real SQLite archive."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 
 import pytest
@@ -131,12 +132,26 @@ def make_spider(config_factory, migrated_sqlite):
         crawler = get_crawler(cls, build_settings(config))
         spider = cls.from_crawler(crawler, source=config.sources[name])
         crawler.spider = spider
-        runlog = next(ext for ext in crawler.extensions.middlewares if isinstance(ext, RunLog))  # Scrapy's own
-        runlog.spider_opened(spider)
+        asyncio.run(runlog_of(spider).spider_opened(spider))
         return spider
 
     yield make
+    context.close()
     set_context(None)
+
+
+def runlog_of(spider) -> RunLog:  # noqa: ANN001
+    """The RunLog Scrapy built from the EXTENSIONS setting for the spider's crawler."""
+    return next(ext for ext in spider.crawler.extensions.middlewares if isinstance(ext, RunLog))
+
+
+def run_callback(output) -> list:  # noqa: ANN001
+    """Everything a callback yields; the listing callbacks are async generators (their archive
+    lookups run off the reactor thread), so this drives them in an event loop."""
+    async def drain() -> list:
+        return [item async for item in output]
+
+    return asyncio.run(drain()) if hasattr(output, "__aiter__") else list(output or ())
 
 
 def call(callback, response_class, url: str, body: bytes, head: dict, status: int) -> None:  # noqa: ANN001
@@ -144,7 +159,7 @@ def call(callback, response_class, url: str, body: bytes, head: dict, status: in
     response = response_class(url, status=status, body=body, headers=head, request=request)
     tracemalloc.start()
     try:
-        list(callback(response) or ())  # the callbacks are generators: run them to the end
+        run_callback(callback(response))  # run the callback to the end
         _size, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -202,8 +217,8 @@ def test_local_path_body_never_read(make_spider, tmp_path):
     local = tmp_path / "feed.xml"
     local.write_text(f'<rss version="2.0"><channel><item><link>{BASE}/leak.html</link></item></channel></rss>')
     response = XmlResponse(f"{BASE}/feed.xml", body=str(local).encode(), request=Request(f"{BASE}/feed.xml"))
-    assert list(spider.parse_feed(response)) == []
-    assert "not a valid RSS/Atom feed" in spider.runlog.first_error
+    assert run_callback(spider.parse_feed(response)) == []
+    assert "not a valid RSS/Atom feed" in runlog_of(spider).first_error
 
 
 @FUZZ

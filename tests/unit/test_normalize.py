@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.pipelines.normalize import choose_canonical
+from monitor.dedup.copies import choose_canonical
 
 
 @pytest.mark.parametrize("url, declared, expected", [

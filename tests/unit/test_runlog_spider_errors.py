@@ -5,6 +5,8 @@ A real Crawler's signal manager, the real RunLog, a real SQLite archive."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from scrapy import Request, signals
 from scrapy.http import XmlResponse
@@ -12,6 +14,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from twisted.python.failure import Failure
 
+from crawler import signals as newsmon_signals
 from crawler.context import CrawlContext, set_context
 from crawler.extensions.runlog import RunLog
 from crawler.settings import build_settings
@@ -35,8 +38,9 @@ def crawl(config_factory, migrated_sqlite):
     crawler.spider = spider
     # The RunLog Scrapy built from the EXTENSIONS setting, its signal handlers connected.
     runlog = next(ext for ext in crawler.extensions.middlewares if isinstance(ext, RunLog))
-    runlog.spider_opened(spider)
+    asyncio.run(runlog.spider_opened(spider))
     yield crawler, spider, runlog, context
+    context.close()
     set_context(None)
 
 
@@ -56,11 +60,11 @@ CASES = [(False, "ok", True), (True, "partial", False)]
 @pytest.mark.parametrize(("crashed", "status", "kept"), CASES)
 def test_callback_exception_is_recorded_and_blocks_validators(crawl, crashed, status, kept):
     crawler, spider, runlog, context = crawl
-    runlog.listing_ok = True
-    runlog.pending_validators[FEED] = ('"v1"', None)
+    newsmon_signals.report_listing_read(crawler)
+    newsmon_signals.report_validators(crawler, FEED, '"v1"', None)
     if crashed:
         crash(crawler, spider)
-    runlog.spider_closed(spider, "finished")
+    asyncio.run(runlog.spider_closed(spider, "finished"))
     with session_scope(context.sessions) as session:
         errors = session.scalars(select(FetchError.message).where(FetchError.source == "agency")).all()
         run = session.scalars(select(CrawlRun).where(CrawlRun.source == "agency")).one()
