@@ -12,12 +12,11 @@ from scrapy.exceptions import DropItem
 
 from crawler import signals
 from crawler.context import CrawlContext, get_context
-from crawler.items import ArticleItem
 from crawler.extraction_job import extract_and_sign
+from crawler.items import ArticleItem
 from monitor.extract.boilerplate import MIN_ARTICLES
 from monitor.store import repo
 from monitor.text.dates import parse_iso_datetime
-
 
 RELOAD_EVERY = 25
 

@@ -3,6 +3,8 @@ no further (monitor.dedup.copies decides; the lookup runs off the reactor thread
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.orm import Session
@@ -27,7 +29,8 @@ class NormalizePipeline:
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
         return cls(get_context(cls.__name__), crawler)
 
-    def process_item(self, item: ArticleItem):  # noqa: ANN201 (the item, or an awaitable of it)
+    def process_item(self, item: ArticleItem) -> ArticleItem | Awaitable[ArticleItem]:
+        """The item at once when no archive lookup is needed; otherwise an awaitable of it."""
         item.canonical_url = choose_canonical(item.url, item.declared_canonical)
         if not needs_archive_check(item.canonical_url, item.requested_url or item.url):
             return item  # the spider checked this URL before fetching it

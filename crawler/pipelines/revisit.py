@@ -6,6 +6,8 @@ transaction that writes the article, so two copies in one batch are caught too."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy.orm import Session
@@ -33,7 +35,8 @@ class RevisitPipeline:
     def from_crawler(cls, crawler: Crawler) -> RevisitPipeline:
         return cls(get_context(cls.__name__), crawler)
 
-    def process_item(self, item: ArticleItem):  # noqa: ANN201 (the item, or an awaitable of it)
+    def process_item(self, item: ArticleItem) -> ArticleItem | Awaitable[ArticleItem]:
+        """The item at once when no archive lookup is needed; otherwise an awaitable of it."""
         item.content_hash = item.content_hash or content_hash(item.text)  # the extraction worker's, usually
         if not self.crawler.spider.source.revisit:
             return item

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from collections.abc import AsyncIterable, Iterable
 
 import pytest
+import scrapy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
@@ -27,7 +30,6 @@ from crawler.spiders.sitemap import SitemapSpider
 from monitor.config import load_config
 from monitor.retry_after import parse_retry_after
 from monitor.store.session import make_engine, session_factory
-from scrapy.exceptions import IgnoreRequest
 
 BASE = "http://127.0.0.1:9"
 MAX_PEAK_BYTES = 64 * 1024 * 1024  # per callback call, for bodies of at most a few hundred KB
@@ -140,12 +142,12 @@ def make_spider(config_factory, migrated_sqlite):
     set_context(None)
 
 
-def runlog_of(spider) -> RunLog:  # noqa: ANN001
+def runlog_of(spider: scrapy.Spider) -> RunLog:
     """The RunLog Scrapy built from the EXTENSIONS setting for the spider's crawler."""
     return next(ext for ext in spider.crawler.extensions.middlewares if isinstance(ext, RunLog))
 
 
-def run_callback(output) -> list:  # noqa: ANN001
+def run_callback(output: Iterable | AsyncIterable | None) -> list:
     """Everything a callback yields; the listing callbacks are async generators (their archive
     lookups run off the reactor thread), so this drives them in an event loop."""
     async def drain() -> list:

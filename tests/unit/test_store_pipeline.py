@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
 class RecordingRunLog:
     """What the pipeline reports through a real Crawler's signals and stats (crawler.signals)."""
 
-    def __init__(self, crawler):  # noqa: ANN001
+    def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.new: list[str] = []
         self.errors: list[tuple[str, str]] = []
