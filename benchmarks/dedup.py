@@ -9,7 +9,8 @@
 (b) Story grouping precision and recall on a labelled set: the seed texts and
     the Scrapinghub articles' bodies, each with mutations (other chrome,
     reordered paragraphs, ~10% of words changed, another encoding, a paragraph
-    added or dropped), stored through repo.store_article in random order.
+    added or dropped), stored in random order through store_in_stories (the crawl's
+    writer's path: add_articles, then story assignment under the story lock).
     Pairs placed in one story are scored against the truth. Targets:
     precision >= 0.97, recall >= 0.95.
 """
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from monitor.dedup import content_hash  # noqa: E402
 from monitor.dedup.signatures import NUM_PERM, band_keys, minhash  # noqa: E402
+from monitor.dedup.story_assignment import store_in_stories  # noqa: E402
 from monitor.extract import extract_article  # noqa: E402
 from monitor.store import repo  # noqa: E402
 from monitor.store.models import Article  # noqa: E402
@@ -160,9 +162,10 @@ def grouping_benchmark(dataset: Path, limit: int | None) -> dict:
         start = time.perf_counter()
         for n, (label, text) in enumerate(docs):
             with session_scope(sessions) as session:
-                repo.store_article(session, minhash(text), url=f"http://bench/{n}", canonical_url=f"http://bench/{n}",
-                                   source=f"outlet{n % 7}", title=label, text=text,
-                                   content_hash=content_hash(text) + str(n), fetched_at=repo.utcnow())
+                store_in_stories(session, [dict(
+                    minhash=minhash(text), url=f"http://bench/{n}", canonical_url=f"http://bench/{n}",
+                    source=f"outlet{n % 7}", title=label, text=text, content_hash=content_hash(text) + str(n),
+                    fetched_at=repo.utcnow())])
         elapsed = time.perf_counter() - start
         with session_scope(sessions) as session:
             rows = [(a.title, a.story_id) for a in session.query(Article)]

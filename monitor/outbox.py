@@ -31,6 +31,7 @@ from monitor.channels import AlertMessage, Channel, build_channel
 from monitor.claim_owner import owner_is_gone, this_process
 from monitor.config import NewsmonConfig
 from monitor.errors import DeliveryError
+from monitor.statuses import AlertStatus
 from monitor.store import repo
 from monitor.store.models import Alert
 from monitor.store.session import session_scope
@@ -145,7 +146,7 @@ class Outbox:
                 repo.mark_alert_sent(session, alert, now, note=note)
                 summary.sent += 1
                 return
-            if alert.status != "sending" or alert.claimed_by != owner:
+            if alert.status != AlertStatus.SENDING or alert.claimed_by != owner:
                 # Our lease ran out and another pass took the alert: its outcome counts, not ours.
                 log.warning("alert %s: %s (not recorded: the claim passed to %s)", alert_id, error,
                             alert.claimed_by or "another pass")

@@ -28,6 +28,7 @@ from monitor.config import NewsmonConfig
 from monitor.cycle import run_cycle
 from monitor.outbox import Outbox
 from monitor.running_crawls import running, terminate_running
+from monitor.statuses import RunStatus
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -93,7 +94,7 @@ class Daemon:
             self.echo(f"crawl {source}: cycle failed: {exc.__class__.__name__}: {exc}")
             return
         result = report.crawl.results.get(source)
-        status = result.status if result else "failed"
+        status = result.status if result else RunStatus.FAILED
         line = (f"crawl {source}: {status}, {result.new_articles if result else 0} new articles, "
                 f"{report.matched.queued} alerts queued, {report.delivered.sent} sent")
         if result and result.error:

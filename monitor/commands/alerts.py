@@ -8,10 +8,9 @@ import sys
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.output import render
+from monitor.statuses import AlertStatus
 from monitor.store import repo
 from monitor.store.session import session_scope
-
-STATUSES = ("pending", "sending", "sent", "dead")
 
 
 def _short(title: str | None, width: int = 48) -> str:
@@ -23,13 +22,14 @@ def cmd_alerts(config: NewsmonConfig, args: argparse.Namespace) -> int:
     _engine, sessions = open_archive(config)
     with sessions() as session:
         alerts = repo.list_alerts(session, args.status, args.limit)
-        rows = [[a.id, a.status, a.rule, a.channel, a.attempts, a.next_attempt_at if a.status == "pending" else None,
-                 a.sent_at, a.article.source, _short(a.article.title), a.last_error] for a in alerts]
+        rows = [[a.id, a.status, a.rule, a.channel, a.attempts,
+                 a.next_attempt_at if a.status == AlertStatus.PENDING else None, a.sent_at, a.article.source,
+                 _short(a.article.title), a.last_error] for a in alerts]
         counts = repo.alert_counts(session)
     print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "source", "title",
                   "last_error"], rows, args.format))
     if args.format == "table":
-        print("\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
+        print("\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     return 0
 
 
@@ -41,7 +41,7 @@ def cmd_alerts_retry(config: NewsmonConfig, args: argparse.Namespace) -> int:
             print(f"error: no alert with id {args.id}", file=sys.stderr)
             return 1
         status = alert.status
-    if status == "pending":
+    if status == AlertStatus.PENDING:
         print(f"alert {args.id} queued for the next delivery pass")
         return 0
     print(f"alert {args.id} is {status}; only dead or pending alerts are retried", file=sys.stderr)

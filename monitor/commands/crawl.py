@@ -11,6 +11,7 @@ from monitor.cycle import run_cycle
 from monitor.outbox import Outbox
 from monitor.output import table
 from monitor.redaction import mask
+from monitor.statuses import RunStatus
 
 
 def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
@@ -45,5 +46,5 @@ def cmd_crawl(config: NewsmonConfig, args: argparse.Namespace) -> int:
           f"{d.sent} delivered, {d.failed} to retry, {d.dead} dead")
     for error in d.errors:
         print(f"  delivery: {mask(error)}")
-    return 1 if any(r.status == "failed" for r in report.crawl.results.values()) else 0
+    return 1 if any(r.status == RunStatus.FAILED for r in report.crawl.results.values()) else 0
 

@@ -9,6 +9,7 @@ from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
 from monitor.output import table
 from monitor.redaction import mask
+from monitor.statuses import AlertStatus
 from monitor.store import repo
 
 
@@ -70,7 +71,7 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
         problems += problems_for(config, s, now)
     print(table(["source", "last success", "last new article", "articles", "failing", "pending alerts",
                  "dead alerts", "last error"], rows, max_width=70))
-    print("\nalerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "sent", "dead")))
+    print("\nalerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     on_disk = f"{size.bytes / 1_048_576:.1f} MB, " if size.bytes is not None else ""
     print(f"archive: {on_disk}{size.articles} articles in {size.stories} stories, "
           f"{size.articles_with_text} with text (retention: "

@@ -11,18 +11,20 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     BigInteger,
     DateTime,
-    LargeBinary,
-    SmallInteger,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from monitor.statuses import AlertStatus, RunStatus
 
 # Deterministic constraint names so Alembic migrations work the same on SQLite
 # and PostgreSQL.
@@ -86,7 +88,7 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(100), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running|ok|failed|partial
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)  # a RunStatus value
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     new_articles: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
@@ -199,7 +201,7 @@ class Alert(Base):
     rule: Mapped[str] = mapped_column(String(200))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sending|sent|dead
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.PENDING, index=True)  # an AlertStatus value
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # counted when claimed: a crash mid-send counts
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # For a sent alert: a note on a partial delivery (recipients the mail server refused).

@@ -139,15 +139,16 @@ def test_boilerplate_learned_after_enough_articles(sessions):
 
 def test_retention_keeps_what_dedup_needs(sessions):
     from monitor.dedup.signatures import minhash
+    from monitor.dedup.story_assignment import store_in_stories
 
     old = repo.utcnow() - timedelta(days=400)
     with session_scope(sessions) as s:
-        repo.store_article(s, minhash("an old story about ports " * 20), url="http://x/old", canonical_url="http://x/old",
-                           source="s", title="old", text="an old story about ports " * 20, content_hash="h-old",
-                           fetched_at=old)
-        repo.store_article(s, minhash("a new story about rail " * 20), url="http://x/new", canonical_url="http://x/new",
-                           source="s", title="new", text="a new story about rail " * 20, content_hash="h-new",
-                           fetched_at=repo.utcnow())
+        store_in_stories(s, [
+            dict(minhash=minhash("an old story about ports " * 20), url="http://x/old", canonical_url="http://x/old",
+                 source="s", title="old", text="an old story about ports " * 20, content_hash="h-old", fetched_at=old),
+            dict(minhash=minhash("a new story about rail " * 20), url="http://x/new", canonical_url="http://x/new",
+                 source="s", title="new", text="a new story about rail " * 20, content_hash="h-new",
+                 fetched_at=repo.utcnow())])
     with session_scope(sessions) as s:
         assert repo.prune_article_text(s, repo.utcnow() - timedelta(days=365)) == 1
     with session_scope(sessions) as s:

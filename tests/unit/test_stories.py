@@ -10,6 +10,7 @@ import pytest
 
 from monitor.dedup.signatures import BANDS, NUM_PERM, band_keys, minhash, similarity
 from monitor.dedup.stories import SAME_STORY, best_story
+from monitor.dedup.story_assignment import store_in_stories
 from monitor.store import repo
 from monitor.store.models import Article, Story
 from monitor.store.session import make_engine, session_factory, session_scope
@@ -65,12 +66,14 @@ def archive(archive_url):
     return archive_url
 
 
-def _store(url: str, n: int, source: str, text: str) -> tuple[int | None, int | None]:
+def _store(url: str, n: int, source: str, text: str) -> tuple[int, int]:
+    """One article stored the way the crawl's writer stores a batch: (article id, story id)."""
     sessions = session_factory(make_engine(url))
     with session_scope(sessions) as session:
-        return repo.store_article(session, minhash(text), url=f"http://{source}/{n}", canonical_url=f"http://{source}/{n}",
-                                  source=source, title=f"t{n}", text=text, content_hash=f"h{n}-{source}",
-                                  fetched_at=repo.utcnow())
+        stored = store_in_stories(session, [dict(
+            minhash=minhash(text), url=f"http://{source}/{n}", canonical_url=f"http://{source}/{n}", source=source,
+            title=f"t{n}", text=text, content_hash=f"h{n}-{source}", fetched_at=repo.utcnow())])
+        return tuple(stored[f"http://{source}/{n}"])
 
 
 def test_articles_group_into_stories_with_outlet_counts(archive):

@@ -1,0 +1,133 @@
+"""Alert rows, the outbox's table: enqueue, claim, release, mark sent or failed, list, requeue, count.
+
+The delivery logic around them (retries, leases, channels) is monitor.outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.statuses import AlertStatus
+from monitor.store._base import insert_ignoring_conflicts, utcnow
+from monitor.store.models import Alert
+
+
+def new_delivery_key() -> str:
+    """A globally unique idempotency key (ids repeat across rebuilt archives; uuid4s do not)."""
+    return uuid.uuid4().hex
+
+
+def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
+                  snippet: str | None, when: datetime | None = None, revision: int = 0) -> bool:
+    """One outbox row per (rule, article, channel); False if it already exists."""
+    when = when or utcnow()
+    row = insert_ignoring_conflicts(session, Alert.__table__, dict(
+        rule=rule, article_id=article_id, channel=channel, status=AlertStatus.PENDING, attempts=0,
+        revision=revision, next_attempt_at=when, snippet=snippet, created_at=when, delivery_key=new_delivery_key(),
+    ))
+    return row is not None
+
+
+def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    return list(session.scalars(
+        select(Alert.id).where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+        .order_by(Alert.next_attempt_at, Alert.id).limit(limit)
+    ))
+
+
+def claim_alert(session: Session, alert_id: int, now: datetime, *, owner: str,
+                lease: timedelta) -> Alert | None:
+    """Move one alert from pending to sending, held by `owner` until now + lease; None if
+    another pass took it first. The attempt is counted here, not after the send, so an
+    alert whose send kills the process still reaches max_attempts."""
+    claimed = session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.status == AlertStatus.PENDING)
+        .values(status=AlertStatus.SENDING, attempts=Alert.attempts + 1, claimed_by=owner,
+                claimed_until=now + lease)
+    ).rowcount
+    if not claimed:
+        return None
+    return session.get(Alert, alert_id, populate_existing=True)
+
+
+def claim_owners(session: Session) -> list[str | None]:
+    """The distinct owners of alerts in 'sending'."""
+    return list(session.scalars(select(Alert.claimed_by).where(Alert.status == AlertStatus.SENDING).distinct()))
+
+
+def release_claims(session: Session, now: datetime, *, gone_owners: Iterable[str], max_attempts: int) -> int:
+    """Claims whose owner is gone, or whose lease has ended (or that have none), go back to
+    pending, or become dead letters when they have used max_attempts. Each row is updated
+    only if its claim is unchanged, so a claim taken again meanwhile is left alone."""
+    gone = set(gone_owners)
+    stale = or_(Alert.claimed_until.is_(None), Alert.claimed_until < now)
+    if gone:
+        stale = or_(stale, Alert.claimed_by.in_(gone))
+    rows = session.execute(
+        select(Alert.id, Alert.claimed_by, Alert.attempts).where(Alert.status == AlertStatus.SENDING, stale)
+    ).all()
+    released = 0
+    for alert_id, owner, attempts in rows:
+        why = "died mid-send" if owner in gone else "held its claim past the lease"
+        who = f"the delivering process ({owner or 'unknown'})"
+        if attempts >= max_attempts:
+            values = dict(status=AlertStatus.DEAD, last_error=(
+                f"{who} {why}; {attempts} attempts used (delivery.max_attempts {max_attempts}). If the "
+                "process crashes on this alert, check its log, then `newsmon alerts retry ID`"))
+        else:
+            values = dict(status=AlertStatus.PENDING, next_attempt_at=now,
+                          last_error=f"attempt {attempts}: {who} {why}")
+        released += session.execute(
+            update(Alert).where(Alert.id == alert_id, Alert.status == AlertStatus.SENDING,
+                                Alert.claimed_by.is_(None) if owner is None else Alert.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None, **values)
+        ).rowcount
+    return released
+
+
+def mark_alert_sent(session: Session, alert: Alert, when: datetime, note: str | None = None) -> None:
+    """`note`: what a partial delivery left out (kept in last_error of the sent alert)."""
+    alert.status = AlertStatus.SENT
+    alert.sent_at = when
+    alert.last_error = note[:4000] if note else None
+    alert.claimed_by = alert.claimed_until = None
+
+
+def mark_alert_failed(session: Session, alert: Alert, *, error: str, when: datetime,
+                      retry_in: timedelta | None) -> None:
+    """retry_in None means give up: the alert becomes a dead letter. (The attempt was
+    counted when the alert was claimed.)"""
+    alert.last_error = error[:4000]
+    alert.claimed_by = alert.claimed_until = None
+    if retry_in is None:
+        alert.status = AlertStatus.DEAD
+    else:
+        alert.status = AlertStatus.PENDING
+        alert.next_attempt_at = when + retry_in
+
+
+def list_alerts(session: Session, status: AlertStatus | str | None = None, limit: int = 100) -> Sequence[Alert]:
+    stmt = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Alert.status == AlertStatus(status))
+    return session.scalars(stmt).all()
+
+
+def requeue_alert(session: Session, alert_id: int, when: datetime) -> Alert | None:
+    """A dead (or still pending) alert goes back to pending, due now; others are left as they are."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return None
+    if alert.status in (AlertStatus.DEAD, AlertStatus.PENDING):
+        alert.status = AlertStatus.PENDING
+        alert.next_attempt_at = when
+    return alert
+
+
+def alert_counts(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all())
