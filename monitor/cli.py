@@ -16,6 +16,7 @@ from monitor import __version__, redaction
 from monitor.commands import alerts, archive, crawl, extract, rules, run, status
 from monitor.config import NewsmonConfig, load_config, resolve_config_dir
 from monitor.errors import ConfigError, NewsmonError
+from monitor.statuses import AlertStatus
 
 Handler = Callable[[NewsmonConfig, argparse.Namespace], int]
 
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only articles fetched on or after this date (YYYY-MM-DD)")
 
     p = add("alerts", alerts.cmd_alerts, "the alerts outbox: queued, sent and dead alerts")
-    p.add_argument("--status", choices=alerts.STATUSES)
+    p.add_argument("--status", choices=AlertStatus.values())
     p.add_argument("--limit", type=archive.positive_int, default=100, metavar="N")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     alerts_sub = p.add_subparsers(dest="alerts_command", metavar="COMMAND")

@@ -21,6 +21,7 @@ from monitor.config import NewsmonConfig
 from monitor.crawl_protocol import RESULT_PREFIX
 from monitor.process_group import wait_exited
 from monitor.running_crawls import RunningCrawl, running
+from monitor.statuses import RunStatus
 from monitor.store import repo
 from monitor.store.session import make_engine, session_factory, session_scope
 
@@ -165,6 +166,6 @@ def _record_missing(config: NewsmonConfig, sources: Sequence[str], outcome: Craw
         with session_scope(session_factory(engine)) as session:
             for source in missing:
                 repo.record_source_failure(session, source, reason)
-                outcome.results[source] = SourceResult(source=source, status="failed", errors=1, error=reason)
+                outcome.results[source] = SourceResult(source=source, status=RunStatus.FAILED, errors=1, error=reason)
     finally:
         engine.dispose()  # one engine per failed crawl: a daemon would otherwise keep every pool open
