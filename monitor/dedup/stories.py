@@ -1,4 +1,7 @@
-"""Which story a new article joins: pure decision over candidate signatures."""
+"""Which story a new article joins: pure decision over candidate signatures.
+
+monitor.dedup.story_assignment applies it to stored articles, under the story lock.
+"""
 
 from __future__ import annotations
 
