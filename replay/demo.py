@@ -12,6 +12,9 @@ import sys
 from replay.environment import REPO_ROOT, WEBHOOK_SECRET, ReplayEnvironment
 
 DEMO_DB = REPO_ROOT / "data" / "demo.sqlite3"
+# Every language a source's articles are in: a bare column under GROUP BY would show one row's, at random.
+ARTICLES_PER_SOURCE = ("SELECT source, count(*) AS articles, group_concat(DISTINCT language) AS languages "
+                       "FROM articles GROUP BY source ORDER BY source")
 
 
 def heading(text: str) -> None:
@@ -41,9 +44,7 @@ def main() -> int:
         show(world.newsmon("crawl", check=False))
 
         heading("articles stored per source:  newsmon query …")
-        show(world.newsmon("query", "SELECT source, count(*) AS articles, "
-                                    "group_concat(DISTINCT language) AS languages "
-                                    "FROM articles GROUP BY source ORDER BY source"))
+        show(world.newsmon("query", ARTICLES_PER_SOURCE))
 
         emails = world.smtp.wait_for(1, timeout=5)
         hooks = world.webhook.wait_for(1, timeout=5)
