@@ -18,8 +18,8 @@ from crawler.parent_watch import exit_with_parent
 from crawler.settings import build_settings
 from crawler.sources import spider_for
 from monitor.config import load_config
-from monitor.redaction import install_log_masking
 from monitor.errors import NewsmonError
+from monitor.redaction import install_log_masking
 from monitor.store import repo
 from monitor.store.session import make_engine, session_factory, session_scope
 

@@ -8,7 +8,7 @@ from monitor.dedup.signatures import minhash
 from monitor.extract import ExtractedArticle, extract_article
 
 
-def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None, str | None]:  # noqa: ANN003
+def extract_and_sign(body: bytes, **kwargs) -> tuple[ExtractedArticle, bytes | None, str | None]:
     """The text, its near-duplicate signature and its content hash: all CPU-bound, all done
     here so the crawl process keeps its CPU for downloading."""
     result = extract_article(body, **kwargs)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from monitor.config import SourceConfig
-
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.feed import FeedSpider
 from crawler.spiders.listing import ListingSpider
 from crawler.spiders.sitemap import SitemapSpider
+from monitor.config import SourceConfig
 
 SPIDERS: dict[str, type[SourceSpider]] = {"feed": FeedSpider, "sitemap": SitemapSpider, "listing": ListingSpider}
 

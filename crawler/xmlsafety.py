@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from xml.etree.ElementTree import Element, ParseError
 
 
 class UnsafeXml(ValueError):

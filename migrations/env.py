@@ -9,7 +9,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN201
+def include_object(obj, name, type_, reflected, compare_to):
     """Full-text search objects are made by raw SQL per backend (0005), not by the models."""
     if type_ == "table" and name and name.startswith("articles_fts"):
         return False

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", default=False, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, handler: Handler, help_text: str, parent=sub, needs_config: bool = True):  # noqa: ANN001, ANN202
+    def add(name: str, handler: Handler, help_text: str, parent=sub, needs_config: bool = True):
         p = parent.add_parser(name, help=help_text, description=help_text)
         _common(p)
         p.set_defaults(handler=handler, needs_config=needs_config)

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 import yaml
@@ -206,7 +206,7 @@ class WebhookChannelConfig(_Strict):
 
 
 ChannelConfig = Annotated[
-    Union[EmailChannelConfig, WebhookChannelConfig], Field(discriminator="type")
+    EmailChannelConfig | WebhookChannelConfig, Field(discriminator="type")
 ]
 _CHANNEL_TAGS = ("email", "webhook")  # the `type` values: pydantic puts the chosen one in error locations
 
@@ -491,9 +491,8 @@ def _config_files(folder: Path) -> list[Path]:
 
 
 def _check_references(config: NewsmonConfig, rule_files: Mapping[str, Path]) -> None:
-    from monitor.rules import parse_query  # local: rules import nothing from config
-
     from monitor.errors import RuleSyntaxError
+    from monitor.rules import parse_query  # local: rules import nothing from config
 
     for rule in config.rules.values():
         path = str(rule_files[rule.name])

@@ -91,7 +91,7 @@ def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextI
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
     count = 0
-    for count, row in enumerate(rows, 1):
+    for count, row in enumerate(rows, 1):  # noqa: B007 (the last count is the result)
         writer.writerow([_cell(v) for v in row])
     return count
 

@@ -75,10 +75,10 @@ class _MaskingRecordFactory:
     """Masks each log record's message (and traceback) when it is created, so every handler
     (Scrapy's, ours, a user's) sees only masked text."""
 
-    def __init__(self, inner):  # noqa: ANN001
+    def __init__(self, inner):
         self.inner = inner
 
-    def __call__(self, *args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+    def __call__(self, *args, **kwargs) -> logging.LogRecord:
         record = self.inner(*args, **kwargs)
         try:
             message = record.getMessage()

@@ -61,7 +61,7 @@ def retention_job() -> None:
 
 class Daemon:
     def __init__(self, config: NewsmonConfig, engine: Engine, sessions: sessionmaker[Session],
-                 echo=print):  # noqa: ANN001
+                 echo=print):
         self.config = config
         self.sessions = sessions
         self.outbox = Outbox(config, sessions)
@@ -159,7 +159,7 @@ class Daemon:
         _daemon = self
         signals_seen = 0
 
-        def on_signal(signum, _frame):  # noqa: ANN001
+        def on_signal(signum, _frame):
             nonlocal signals_seen
             signals_seen += 1
             if signals_seen == 1:

@@ -21,7 +21,7 @@ def heading(text: str) -> None:
     print(f"\n=== {text} ===", flush=True)
 
 
-def show(result) -> None:  # noqa: ANN001
+def show(result) -> None:
     print(result.stdout.rstrip(), flush=True)
     if result.stderr.strip():
         print(result.stderr.rstrip(), flush=True)

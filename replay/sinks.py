@@ -86,13 +86,13 @@ class _SmtpHandler:
     def __init__(self, sink: SmtpSink):
         self.sink = sink
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.sink.refuse:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802, ANN201
+    async def handle_DATA(self, server, session, envelope):
         sink = self.sink
         if sink.delay:
             await asyncio.sleep(sink.delay)
@@ -173,8 +173,8 @@ class SmtpSink:
         return _wait_for(self.messages, n, timeout, self.lock)
 
 
-def _authenticator(username: str, password: str):  # noqa: ANN202
-    def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+def _authenticator(username: str, password: str):
+    def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword)
               and hmac.compare_digest(auth_data.login, username.encode("utf-8"))
               and hmac.compare_digest(auth_data.password, password.encode("utf-8")))
@@ -296,7 +296,7 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status, extra_headers, answer = receiver._next_answer()
             try:
@@ -314,7 +314,7 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 for name, value in extra_headers.items():
                     # Raw UTF-8 bytes, as a hostile receiver may send (send_header allows latin-1 only).
-                    self._headers_buffer.append(f"{name}: {value}\r\n".encode("utf-8"))
+                    self._headers_buffer.append(f"{name}: {value}\r\n".encode())
                 if "content-type" not in {name.lower() for name in extra_headers}:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

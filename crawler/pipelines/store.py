@@ -55,7 +55,7 @@ class StorePipeline:
         return cls(get_context(cls.__name__), crawler)
 
     @property
-    def spider(self):  # noqa: ANN201
+    def spider(self):
         return self.crawler.spider
 
     def open_spider(self) -> None:
@@ -71,7 +71,7 @@ class StorePipeline:
                 self._start_batch()
             await asyncio.wait([self._writing])  # its outcome is reported by _written, not raised here
 
-    def process_item(self, item: ArticleItem):  # noqa: ANN201
+    def process_item(self, item: ArticleItem):
         if item.revision_of is not None:
             return self._store_revision(item)
         self.pending.append(item)

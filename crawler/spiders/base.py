@@ -108,7 +108,7 @@ class SourceSpider(scrapy.Spider):
             return False
         return published < datetime.now(timezone.utc) - timedelta(seconds=self.source.max_age)
 
-    def listing_request(self, url: str, callback, **meta: object) -> scrapy.Request:  # noqa: ANN001
+    def listing_request(self, url: str, callback, **meta: object) -> scrapy.Request:
         """A feed, sitemap or listing page: fetched conditionally (ETag / Last-Modified)."""
         return scrapy.Request(url, callback=callback, errback=self.start_failed, dont_filter=True,
                               meta={"newsmon_conditional": True, "handle_httpstatus_list": [304],

@@ -44,7 +44,7 @@ def parse_feed_bytes(body: bytes, headers: dict[str, str]) -> feedparser.FeedPar
 class FeedSpider(SourceSpider):
     kind = "feed"
 
-    async def start(self):  # noqa: ANN201 (Scrapy >= 2.13 entry point)
+    async def start(self):  #(Scrapy >= 2.13 entry point)
         for url in self.start_urls:
             yield self.listing_request(url, self.parse_feed)
 

@@ -16,13 +16,13 @@ from crawler.spiders.base import SourceSpider
 class ListingSpider(SourceSpider):
     kind = "listing"
 
-    def __init__(self, source, **kwargs):  # noqa: ANN001
+    def __init__(self, source, **kwargs):
         super().__init__(source, **kwargs)
         # Links to the listing pages themselves are navigation, not articles.
         self.links = LinkExtractor(allow=source.allow or (), deny=list(source.deny) + [
             re.escape(url) + "$" for url in self.start_urls])
 
-    async def start(self):  # noqa: ANN201
+    async def start(self):
         for url in self.start_urls:
             yield self.listing_request(url, self.parse_listing)
 

@@ -70,13 +70,13 @@ def _describe(tag: str, index: int, entry: Element) -> str:
 class SitemapSpider(SourceSpider):
     kind = "sitemap"
 
-    def __init__(self, source, **kwargs):  # noqa: ANN001
+    def __init__(self, source, **kwargs):
         super().__init__(source, **kwargs)
         depth = source.max_sitemap_depth
         self.max_depth = self.context.config.crawl.max_sitemap_depth if depth is None else depth
         self.sitemaps_seen: set[str] = set()  # requested this crawl: each is fetched once
 
-    async def start(self):  # noqa: ANN201
+    async def start(self):
         for url in self.start_urls:
             self.sitemaps_seen.add(url)
             yield self.listing_request(url, self.parse_sitemap, **{DEPTH: 0})

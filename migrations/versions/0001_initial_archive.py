@@ -1,19 +1,18 @@
 """initial archive: sources, articles, alerts outbox
 
 Revision ID: 0001_initial_archive
-Revises: 
+Revises:
 Create Date: 2026-11-24 09:17:18.651685
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0001_initial_archive'
-down_revision: Union[str, None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,16 +4,15 @@ Revision ID: 0002_boilerplate_lines
 Revises: 0001_initial_archive
 Create Date: 2026-11-24 09:59:21.433583
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0002_boilerplate_lines'
-down_revision: Union[str, None] = '0001_initial_archive'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0001_initial_archive'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

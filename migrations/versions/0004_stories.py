@@ -4,16 +4,15 @@ Revision ID: 0004_stories
 Revises: 0003_fetch_state
 Create Date: 2026-11-24 10:30:26.968708
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0004_stories'
-down_revision: Union[str, None] = '0003_fetch_state'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0003_fetch_state'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

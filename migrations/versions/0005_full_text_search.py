@@ -4,14 +4,14 @@ Revision ID: 0005_full_text_search
 Revises: 0004_stories
 Create Date: 2026-11-24 10:45:00
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0005_full_text_search"
-down_revision: Union[str, None] = "0004_stories"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0004_stories"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 # The trigram tokenizer matches substrings, so Chinese terms (no spaces) are
 # found as well as English words; newsmon verifies every hit with the rule

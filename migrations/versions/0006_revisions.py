@@ -4,16 +4,15 @@ Revision ID: 0006_revisions
 Revises: 0005_full_text_search
 Create Date: 2026-11-24 10:43:14.494718
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0006_revisions'
-down_revision: Union[str, None] = '0005_full_text_search'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0005_full_text_search'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -30,7 +29,8 @@ def upgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revision', sa.Integer(), server_default='0', nullable=False))
         batch_op.drop_constraint(batch_op.f('uq_alerts_rule_article_id_channel'), type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_alerts_rule_article_id_channel_revision'), ['rule', 'article_id', 'channel', 'revision'])
+        batch_op.create_unique_constraint(batch_op.f('uq_alerts_rule_article_id_channel_revision'),
+                                          ['rule', 'article_id', 'channel', 'revision'])
 
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True))

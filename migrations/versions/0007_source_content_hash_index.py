@@ -8,15 +8,14 @@ archive grew. The pair index answers it with one lookup.
 Revision ID: 0007_source_content_hash_index
 Revises: 0006_revisions
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from alembic import op
 
-
 revision: str = '0007_source_content_hash_index'
-down_revision: Union[str, None] = '0006_revisions'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0006_revisions'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

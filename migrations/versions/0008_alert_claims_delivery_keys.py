@@ -13,18 +13,17 @@ Revision ID: 0008_alert_claims_delivery_keys
 Revises: 0007_source_content_hash_index
 """
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # At most 32 characters: alembic_version.version_num is VARCHAR(32) on PostgreSQL.
 revision: str = '0008_alert_claims_delivery_keys'
-down_revision: Union[str, None] = '0007_source_content_hash_index'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = '0007_source_content_hash_index'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 LEGACY_CLAIM_LEASE = timedelta(minutes=15)
 

@@ -108,7 +108,7 @@ class Channel(ABC):
     def deliver(self, message: AlertMessage) -> str | None:
         """send() without the lock."""
 
-    def release(self) -> None:
+    def release(self) -> None:  # noqa: B027 (an optional hook: a channel without a connection has nothing to release)
         """close() without the lock."""
 
     def __enter__(self) -> Channel:

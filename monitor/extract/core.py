@@ -16,16 +16,23 @@ from dataclasses import dataclass
 
 import lxml.html
 import trafilatura
-from trafilatura.settings import Extractor
 from lxml import etree
+from trafilatura.settings import Extractor
 
 from monitor.config import ExtractHints
 from monitor.extract import dom
 from monitor.extract.encoding import decode_html
 from monitor.extract.hints import apply_hints, hinted_date
 from monitor.extract.limits import MAX_BYTES, MAX_DEPTH, looks_binary, looks_truncated, nesting_depth, too_deep
-from monitor.extract.metadata import (detect_language, page_author, page_date, page_description, page_language,
-                                      page_title, title_variants)
+from monitor.extract.metadata import (
+    detect_language,
+    page_author,
+    page_date,
+    page_description,
+    page_language,
+    page_title,
+    title_variants,
+)
 from monitor.extract.text import clean_text
 from monitor.text.cjk import CJK, display_weight
 

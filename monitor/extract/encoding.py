@@ -98,7 +98,7 @@ _WEB_CODECS = ("cp1252", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_8
 _CLOSE_CHAOS = 0.05
 
 
-def _detect(sample: bytes):  # noqa: ANN202 - charset_normalizer's CharsetMatch
+def _detect(sample: bytes):  #- charset_normalizer's CharsetMatch
     results = list(from_bytes(sample))
     if not results:
         return None

@@ -23,7 +23,7 @@ def select(tree: lxml.html.HtmlElement, selector: str) -> list:
         return []
 
 
-def apply_hints(tree: lxml.html.HtmlElement, hints: ExtractHints, drop) -> None:  # noqa: ANN001
+def apply_hints(tree: lxml.html.HtmlElement, hints: ExtractHints, drop) -> None:
     """Drop `drop_selectors`; with `content_selector`, keep only what it selects
     (when it selects anything: a changed layout falls back to heuristics)."""
     for selector in hints.drop_selectors:

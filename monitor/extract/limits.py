@@ -54,7 +54,7 @@ def nesting_depth(html: bytes, stop_at: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def too_deep(tree, limit: int = 250) -> bool:  # noqa: ANN001
+def too_deep(tree, limit: int = 250) -> bool:
     """libxml2 stops building the tree at 256 levels; an element that deep
     means the page was cut off there (and no article needs such nesting)."""
     return bool(tree.xpath(f"boolean(//*[count(ancestor::*) >= {limit}])"))

@@ -96,7 +96,7 @@ def _looks_english(sample: str) -> bool:
     return len(_ENGLISH.findall(sample)) / words > 0.08
 
 
-def _meta_tags(tree) -> dict[str, str]:  # noqa: ANN001
+def _meta_tags(tree) -> dict[str, str]:
     """All <meta> name/property -> content of a page, first one wins; read once per tree."""
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
     cached = _META_CACHE.get(root)
@@ -112,7 +112,7 @@ def _meta_tags(tree) -> dict[str, str]:  # noqa: ANN001
     return found
 
 
-def _meta(tree, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
+def _meta(tree, names: tuple[str, ...]) -> str | None:
     found = _meta_tags(tree)
     for name in names:
         if name in found:
@@ -120,7 +120,7 @@ def _meta(tree, names: tuple[str, ...]) -> str | None:  # noqa: ANN001
     return None
 
 
-def _json_ld(tree) -> list[dict]:  # noqa: ANN001
+def _json_ld(tree) -> list[dict]:
     items: list[dict] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -139,7 +139,7 @@ def _json_ld(tree) -> list[dict]:  # noqa: ANN001
     return items
 
 
-def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
+def page_title(tree) -> tuple[str | None, str | None]:
     """(headline, site name) from og:title, <title> or the first <h1>."""
     site = _meta(tree, ("og:site_name", "application-name"))
     title = _meta(tree, ("og:title", "twitter:title"))
@@ -157,7 +157,7 @@ def page_title(tree) -> tuple[str | None, str | None]:  # noqa: ANN001
     return (title, site)
 
 
-def title_variants(tree) -> list[str]:  # noqa: ANN001
+def title_variants(tree) -> list[str]:
     """Every way the page states its headline (<title>, og/twitter titles, the
     first <h1>): a body line equal to one of them is the headline again."""
     found = [_meta(tree, ("og:title",)), _meta(tree, ("twitter:title",))]
@@ -170,12 +170,12 @@ def title_variants(tree) -> list[str]:  # noqa: ANN001
     return [" ".join(t.split()) for t in found if t and t.strip()]
 
 
-def page_description(tree) -> str | None:  # noqa: ANN001
+def page_description(tree) -> str | None:
     text = _meta(tree, ("og:description", "description", "twitter:description"))
     return " ".join(text.split()) if text else None
 
 
-def page_language(tree) -> str | None:  # noqa: ANN001
+def page_language(tree) -> str | None:
     """The language the page declares (<html lang>, Content-Language), as 'en', 'zh'."""
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
     for value in (root.get("lang"), root.get("xml:lang"), _meta(tree, ("content-language", "og:locale", "language"))):
@@ -185,7 +185,7 @@ def page_language(tree) -> str | None:  # noqa: ANN001
     return None
 
 
-def page_date(tree) -> str | None:  # noqa: ANN001
+def page_date(tree) -> str | None:
     date = first_iso_date(_meta(tree, _DATE_META))
     if date:
         return date
@@ -198,7 +198,7 @@ def page_date(tree) -> str | None:  # noqa: ANN001
     return None
 
 
-def page_author(tree) -> str | None:  # noqa: ANN001
+def page_author(tree) -> str | None:
     author = _meta(tree, _AUTHOR_META)
     if author and not author.startswith("http"):
         return " ".join(author.split())[:200]

@@ -18,12 +18,12 @@ def utcnow() -> datetime:
 _CONFLICT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def conflict_insert(session: Session):  # noqa: ANN201
+def conflict_insert(session: Session):
     """The dialect's `insert` construct with ON CONFLICT support, or None."""
     return _CONFLICT_INSERTS.get(session.get_bind().dialect.name)
 
 
-def insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: ANN001, ANN201
+def insert_ignoring_conflicts(session: Session, table, values: dict):
     """INSERT … ON CONFLICT DO NOTHING; the new row's primary key, or None when nothing was inserted."""
     insert = conflict_insert(session)
     if insert is not None:
@@ -38,5 +38,5 @@ def insert_ignoring_conflicts(session: Session, table, values: dict):  # noqa: A
 
 
 @functools.cache
-def _insert_or_ignore(table, insert):  # noqa: ANN001, ANN202
+def _insert_or_ignore(table, insert):
     return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)

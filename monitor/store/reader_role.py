@@ -30,7 +30,7 @@ def reader_role_name(database: str) -> str:
     return f"{database.encode()[:keep].decode(errors='ignore')}_{digest}{SUFFIX}"
 
 
-def ensure_reader_role(conn) -> str:  # noqa: ANN001 - a psycopg connection in a transaction
+def ensure_reader_role(conn) -> str:  #- a psycopg connection in a transaction
     """Create the reader role if allowed, and grant it read access. Returns a line for the user."""
     database, schema, may_create = conn.execute(
         "SELECT current_database(), current_schema(), rolsuper OR rolcreaterole "
@@ -62,7 +62,7 @@ class Identity:
     may_become_reader: bool
 
 
-def identity(conn) -> Identity:  # noqa: ANN001
+def identity(conn) -> Identity:
     database, login, superuser = conn.execute(
         "SELECT current_database(), current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
     server_access = conn.execute(
@@ -75,7 +75,7 @@ def identity(conn) -> Identity:  # noqa: ANN001
                     reader_exists=row is not None, may_become_reader=bool(row and row[0]))
 
 
-def become_reader(conn) -> str:  # noqa: ANN001
+def become_reader(conn) -> str:
     """SET LOCAL ROLE to the reader when possible; refuse to go on as a privileged login.
     Returns the role the query runs as."""
     from monitor.errors import ArchiveError

@@ -135,7 +135,7 @@ def _postgres_error(exc: Exception, timeout: float, role: str | None) -> Archive
     return ArchiveError(f"query failed: {message}")
 
 
-def _describe(conn, sql: str) -> list[str]:  # noqa: ANN001 - psycopg.Connection
+def _describe(conn, sql: str) -> list[str]:  #- psycopg.Connection
     """Column names of a statement without running it (a stream of no rows carries none)."""
     from psycopg import pq
 

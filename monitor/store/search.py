@@ -54,7 +54,7 @@ class _Translator:
             return literal_column("search_vector").op("@@")(func.to_tsquery("simple", query))
         return None
 
-    def __call__(self, node) -> Condition:  # noqa: ANN001
+    def __call__(self, node) -> Condition:
         if isinstance(node, Term):
             return self.term(node)
         if isinstance(node, And):

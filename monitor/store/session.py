@@ -12,11 +12,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+import migrations
 from monitor import redaction
 from monitor.errors import ArchiveError
 from monitor.extras import require_database_driver
-
-import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -68,7 +67,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         # WAL lets the CLI read while a crawl writes; busy_timeout waits for
         # the other writer instead of failing with "database is locked".
@@ -80,7 +79,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
-def _use_wal(cursor) -> None:  # noqa: ANN001
+def _use_wal(cursor) -> None:
     """Switch to WAL once; WAL is stored in the file, so later connections find it set.
     Setting the mode can fail with "database is locked" without waiting (SQLite does not
     call the busy handler for it), as seen with four processes opening one archive at once:
@@ -156,7 +155,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(database_url: str):  # noqa: ANN201
+def alembic_config(database_url: str):
     from alembic.config import Config
 
     cfg = Config()

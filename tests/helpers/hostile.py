@@ -118,7 +118,7 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up: that is what hostile tests provoke
 
-        do_GET = do_HEAD = do_POST = _answer  # noqa: N815
+        do_GET = do_HEAD = do_POST = _answer
 
         def log_message(self, *args: object) -> None:
             pass

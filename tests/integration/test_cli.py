@@ -59,10 +59,10 @@ def archive_config(tmp_path):
 def seed_archive(config: Path) -> None:
     """Store two articles the way the crawler does, without a crawl."""
     from monitor.config import load_config
+    from monitor.dedup import canonical_url, content_hash
     from monitor.extract import extract_article
     from monitor.store import repo
     from monitor.store.session import make_engine, session_factory, session_scope
-    from monitor.dedup import canonical_url, content_hash
 
     cfg = load_config(config, {})
     sessions = session_factory(make_engine(cfg.database_url))

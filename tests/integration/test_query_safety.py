@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from monitor.store import sqlite_guard
+from monitor.store.reader_role import reader_role_name
 from replay.environment import newsmon_executable
 from tests.helpers.config import write_config
 from tests.helpers.postgres import fresh_database
 from tests.helpers.services import need_service
-
-from monitor.store import sqlite_guard
-from monitor.store.reader_role import reader_role_name
 
 MEMORY_BOUND_KB = 150 * 1024
 

@@ -36,7 +36,7 @@ def webhook_config(**extra) -> WebhookChannelConfig:
     return WebhookChannelConfig.model_validate({"type": "webhook", "url": "https://hooks.example.org/T1/s3cr3t", **extra})
 
 
-def reparse(message) -> email.message.EmailMessage:  # noqa: ANN001
+def reparse(message) -> email.message.EmailMessage:
     return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
 
 

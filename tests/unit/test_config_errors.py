@@ -16,7 +16,7 @@ FEED = {"kind": "feed", "start_urls": ["http://a.example/feed.xml"]}
 EMAIL = {"type": "email", "host": "smtp.example.org", "from": "a@example.org", "to": ["d@example.org"]}
 
 
-def error_of(root) -> ConfigError:  # noqa: ANN001
+def error_of(root) -> ConfigError:
     with pytest.raises(ConfigError) as info:
         load_config(root, {})
     assert info.value.exit_code == 2

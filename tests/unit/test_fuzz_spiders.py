@@ -130,7 +130,7 @@ def make_spider(config_factory, migrated_sqlite):
     context = CrawlContext(config=config, sessions=session_factory(make_engine(config.database_url)), progress=False)
     set_context(context)
 
-    def make(cls, name: str):  # noqa: ANN001, ANN202
+    def make(cls, name: str):
         crawler = get_crawler(cls, build_settings(config))
         spider = cls.from_crawler(crawler, source=config.sources[name])
         crawler.spider = spider
@@ -156,7 +156,7 @@ def run_callback(output: Iterable | AsyncIterable | None) -> list:
     return asyncio.run(drain()) if hasattr(output, "__aiter__") else list(output or ())
 
 
-def call(callback, response_class, url: str, body: bytes, head: dict, status: int) -> None:  # noqa: ANN001
+def call(callback, response_class, url: str, body: bytes, head: dict, status: int) -> None:
     request = Request(url, meta={"newsmon_sitemap_depth": 0})
     response = response_class(url, status=status, body=body, headers=head, request=request)
     tracemalloc.start()
@@ -173,7 +173,7 @@ def test_feed_callback_survives_anything(make_spider):
 
     @FUZZ
     @given(body=st.one_of(bodies, feed_bodies()), head=headers, cls=RESPONSE_CLASSES, status=STATUSES)
-    def check(body, head, cls, status):  # noqa: ANN001
+    def check(body, head, cls, status):
         call(spider.parse_feed, cls, f"{BASE}/feed.xml", body, head, status)
 
     check()
@@ -184,7 +184,7 @@ def test_sitemap_callback_survives_anything(make_spider):
 
     @FUZZ
     @given(body=st.one_of(bodies, sitemap_bodies()), head=headers, cls=RESPONSE_CLASSES, status=STATUSES)
-    def check(body, head, cls, status):  # noqa: ANN001
+    def check(body, head, cls, status):
         call(spider.parse_sitemap, cls, f"{BASE}/sitemap.xml", body, head, status)
 
     check()
@@ -195,7 +195,7 @@ def test_listing_callback_survives_anything(make_spider):
 
     @FUZZ
     @given(body=st.one_of(bodies, listing_bodies()), head=headers, cls=RESPONSE_CLASSES, status=STATUSES)
-    def check(body, head, cls, status):  # noqa: ANN001
+    def check(body, head, cls, status):
         call(spider.parse_listing, cls, f"{BASE}/news/", body, head, status)
 
     check()

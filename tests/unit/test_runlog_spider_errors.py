@@ -44,7 +44,7 @@ def crawl(config_factory, migrated_sqlite):
     set_context(None)
 
 
-def crash(crawler, spider) -> None:  # noqa: ANN001
+def crash(crawler, spider) -> None:
     try:
         raise KeyError("published")
     except KeyError:

@@ -43,10 +43,10 @@ def test_a_failed_crawl_disposes_the_engine_it_opened(config_factory, tmp_path):
     connected: set[int] = set()
     disposed: set[int] = set()
 
-    def on_connect(connection) -> None:  # noqa: ANN001
+    def on_connect(connection) -> None:
         connected.add(id(connection.engine))
 
-    def on_dispose(engine) -> None:  # noqa: ANN001
+    def on_dispose(engine) -> None:
         disposed.add(id(engine))
 
     event.listen(Engine, "engine_connect", on_connect)

@@ -55,7 +55,7 @@ def archive(archive_url):
     return session_factory(make_engine(archive_url))
 
 
-def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:  # noqa: ANN003
+def make_pipeline(context: CrawlContext, **kwargs) -> StorePipeline:
     crawler = get_crawler()
     crawler.spider = SimpleNamespace(source=SimpleNamespace(name="agency"), runlog=RecordingRunLog(crawler),
                                      logger=SimpleNamespace(debug=lambda *a: None))
@@ -74,7 +74,7 @@ def article(n: int, text: str, source: str = "agency") -> ArticleItem:
                        content_hash=content_hash(text), minhash=minhash(text))
 
 
-def stored_urls(sessions) -> list[str]:  # noqa: ANN001
+def stored_urls(sessions) -> list[str]:
     with session_scope(sessions) as s:
         return sorted(s.scalars(select(Article.canonical_url)))
 
@@ -191,7 +191,7 @@ def test_a_slow_archive_makes_scrapy_wait_instead_of_piling_up(archive, monkeypa
     release = threading.Event()
     real_write = store.write_batch
 
-    def slow_write(*args):  # noqa: ANN002
+    def slow_write(*args):
         release.wait(30)
         return real_write(*args)
 

@@ -93,7 +93,7 @@ def test_articles_group_into_stories_with_outlet_counts(archive):
         assert repo.story_outlets(s, story.id, except_source="xinhua") == ["wordpress", "farm"]
 
 
-def _racer(url: str, n: int, barrier, results) -> None:  # noqa: ANN001
+def _racer(url: str, n: int, barrier, results) -> None:
     barrier.wait()
     results.put(_store(url, n, f"outlet{n}", rewrite(TEXTS["004"], 0.05, seed=n)))
 
