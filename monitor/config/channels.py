@@ -1,0 +1,113 @@
+"""Delivery channels in newsmon.yaml: email (SMTP) and webhook."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+
+from monitor.config._base import Duration, Strict, single_line
+
+HTTP_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 field names
+
+
+class EmailChannelConfig(Strict):
+    type: Literal["email"]
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    # Logging in over `security: none` sends the password in clear text: refused unless set.
+    allow_insecure_auth: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout: Duration = 30.0
+    subject_prefix: str = "[newsmon]"
+    ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
+
+    @field_validator("host", "from_", "subject_prefix")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)
+
+    @field_validator("to")
+    @classmethod
+    def _one_line_each(cls, addresses: list[str]) -> list[str]:
+        for i, address in enumerate(addresses):
+            single_line(address, f"address [{i}]")
+        return addresses
+
+    @field_validator("password")
+    @classmethod
+    def _one_line_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            single_line(value.get_secret_value(), "the password")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _no_clear_text_login(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        single_line(value)
+        if info.data.get("security") == "none" and not info.data.get("allow_insecure_auth"):
+            raise ValueError("a login over `security: none` sends the password in clear text; use security: "
+                             "starttls (usually port 587) or ssl (usually 465), or set allow_insecure_auth: true "
+                             "for a trusted relay on this host or network")
+        return value
+
+
+class WebhookChannelConfig(Strict):
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr | None = None  # HMAC-SHA256 signing key
+    timeout: Duration = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
+    max_retry_after: Duration = 3600.0  # wait at most this long when a 429/503 asks for a Retry-After
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        # `${WEBHOOK_SECRET:-}` with the variable unset means "no signing".
+        return None if value == "" else value
+
+    @field_validator("secret")
+    @classmethod
+    def _one_line_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            single_line(value.get_secret_value(), "the secret")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        single_line(value, "the URL")
+        if any(c.isspace() for c in value):
+            raise ValueError("the URL contains white space; percent-encode it (%20) or remove it")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _valid_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not HTTP_TOKEN.match(name):
+                raise ValueError(f"{name!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)")
+            single_line(value, f"the value of header {name!r}")
+        return headers
+
+
+ChannelConfig = Annotated[
+    EmailChannelConfig | WebhookChannelConfig, Field(discriminator="type")
+]
+CHANNEL_TAGS = ("email", "webhook")  # the `type` values: pydantic puts the chosen one in error locations

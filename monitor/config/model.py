@@ -1,0 +1,98 @@
+"""newsmon.yaml's sections, rules/<name>.yaml, and the whole config object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    Field,
+)
+
+from monitor import __version__
+from monitor.config._base import Duration, Strict
+from monitor.config.channels import ChannelConfig
+from monitor.config.sources import SourceConfig
+
+DEFAULT_DATABASE_URL = "sqlite:///data/newsmon.sqlite3"
+DEFAULT_USER_AGENT = f"newsmon/{__version__} (+https://github.com/newsmon/newsmon)"
+
+
+class ScheduleConfig(Strict):
+    interval: Duration = 900.0
+    delivery_interval: Duration = 60.0
+    # APScheduler 3 drops a run that is late by more than this; 1 s by default.
+    misfire_grace_time: Duration = 3600.0
+    jitter: Duration | None = None
+
+
+class DeliveryConfig(Strict):
+    max_attempts: int = Field(8, ge=1)
+    backoff: Duration = 30.0  # first retry delay; doubles each attempt
+    backoff_max: Duration = 3600.0
+    batch_size: int = Field(100, ge=1)
+
+
+class CrawlConfig(Strict):
+    download_timeout: Duration = 30.0
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    concurrent_requests: int = Field(16, ge=1)
+    concurrent_requests_per_domain: int = Field(4, ge=1)
+    download_delay: Duration | None = None
+    obey_robots_txt: bool = True
+    autothrottle: bool = True
+    retry_times: int = Field(2, ge=0)
+    max_articles_per_source: int = Field(200, ge=1)
+    subprocess_timeout: Duration = 3600.0  # then the crawl is killed with its extraction workers
+    stop_grace: Duration = 30.0  # on SIGTERM, the daemon's running crawls get this long, then are killed
+    parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
+    seen_url_retention: Duration = 30 * 86400.0  # forget fetched-but-not-stored URLs after this
+    max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl
+    # Processes extracting text beside the crawl (None: one fewer than the CPUs; 0: in the crawl process).
+    extract_workers: int | None = Field(None, ge=0)
+    # Private/loopback targets of URLs found on pages: auto (only when a start URL is on one), allow, deny.
+    private_addresses: Literal["auto", "allow", "deny"] = "auto"
+    max_sitemap_depth: int = Field(3, ge=0)  # levels of sitemap indexes below a start URL
+
+
+class RuleConfig(Strict):
+    name: str
+    query: str = Field(min_length=1)
+    channels: list[str] = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list)  # empty: all sources
+    enabled: bool = True
+    alert_on_update: bool = False  # alert again when a matched article's text changes (a revision)
+
+
+class RetentionConfig(Strict):
+    # Empty the text of articles older than this; URLs, hashes and signatures stay, so dedup still works.
+    article_text: Duration | None = None
+
+
+class QueryConfig(Strict):
+    timeout: Duration = 300.0  # `newsmon query` stops a statement after this; --timeout overrides
+
+
+class NewsmonConfig(Strict):
+    config_dir: Path
+    database_url: str = DEFAULT_DATABASE_URL
+    # Optional separate login for `newsmon query` (an analyst's, able only to read the archive).
+    query_database_url: str | None = None
+    redis_url: str | None = None
+    # Environment variables whose values are not secret: not masked in output, logs and the archive.
+    public_env: list[str] = Field(default_factory=list)
+    user_agent: str = DEFAULT_USER_AGENT
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    query: QueryConfig = Field(default_factory=QueryConfig)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    rules: dict[str, RuleConfig] = Field(default_factory=dict)
+
+    def source_interval(self, source: SourceConfig) -> float:
+        return source.interval or self.schedule.interval
+
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.sources.values() if s.enabled]
