@@ -30,8 +30,9 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _lock = threading.Lock()
 _values: frozenset[str] = frozenset()
 _pattern: re.Pattern[str] | None = None
-# scheme://user[:password]@host: the userinfo goes, whether or not a secret was registered.
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s@?#]*)@")
+# scheme://user[:password]@host: the userinfo goes, whether or not a secret was registered. Up to the
+# last @ before the path: a password with a raw @ in it ("p@ss") goes whole.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s?#]*)@")
 
 
 def register(values: Iterable[str]) -> None:

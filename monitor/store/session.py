@@ -22,7 +22,6 @@ MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 # scheme://user:password@host: all before the authority's last @ is credentials (an unparsable
 # URL may hold a raw @ in its password). libpq also takes ?password=… as a parameter.
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
 _PASSWORD_PARAMETER = re.compile(r"(?P<key>[?&;\s]password=)[^&\s]*", re.I)
 
 
@@ -30,7 +29,7 @@ def redact_url_text(text: str) -> str:
     """A URL (or a string that failed to parse as one) without its credentials."""
     if "://" not in text:  # user:password@host with the scheme left out
         return re.sub(r"^[^@\s]*@", f"{redaction.MASK}@", text)
-    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{redaction.MASK}@", text)
+    text = redaction.strip_userinfo(text)
     return _PASSWORD_PARAMETER.sub(lambda m: f"{m.group('key')}{redaction.MASK}", text)
 
 

@@ -84,3 +84,7 @@ def test_public_env_must_be_a_list_of_names(tmp_path):
     root = write_config(tmp_path / "c", {"public_env": "SITE_BASE"})
     with pytest.raises(Exception, match="public_env: must be a list"):
         load_config(root, {})
+
+
+def test_a_raw_at_sign_in_a_password_goes_with_it():
+    assert redaction.mask("postgresql://bob:p@ss@host/db") == "postgresql://***@host/db"
