@@ -1,7 +1,10 @@
-"""`python -m crawler --config DIR [SOURCE…]`: one crawl cycle in this process.
+"""`python -m crawler --config DIR [SOURCE…]`: one check of each source, all at once,
+in this process, then exit (what `newsmon crawl` runs).
 
-Run as a subprocess by `newsmon crawl` and the daemon, because Twisted's
-reactor cannot be restarted within one process.
+`python -m crawler --config DIR --serve`: a long-lived crawl worker taking checks
+from the daemon on stdin (crawler.worker, monitor.crawl_protocol).
+
+A process, because Twisted's reactor cannot be restarted within one.
 """
 
 from __future__ import annotations
@@ -9,28 +12,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import timedelta
 
 from scrapy.crawler import CrawlerProcess
+from scrapy.utils.reactor import install_reactor
 
 from crawler.context import CrawlContext, set_context
 from crawler.parent_watch import exit_with_parent
-from crawler.settings import build_settings
-from crawler.sources import spider_for
+from crawler.settings import CrawlSettings, build_settings
+from crawler.worker import CheckWorker
 from monitor.config import load_config
 from monitor.errors import NewsmonError
 from monitor.redaction import install_log_masking
-from monitor.store import repo
-from monitor.store.session import make_engine, session_factory, session_scope
+from monitor.store.session import make_engine, session_factory
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="newsmon config directory")
     parser.add_argument("--log-level", default="WARNING", help="Scrapy log level (default WARNING)")
     parser.add_argument("--quiet", action="store_true", help="no per-article progress lines")
     parser.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                         help="exit, with the extraction workers, when this process is gone (default: our parent)")
+    parser.add_argument("--serve", action="store_true", help="a long-lived worker: checks come on stdin")
     parser.add_argument("sources", nargs="*", help="source names (default: all enabled sources)")
     args = parser.parse_args(argv)
     # Nobody would read our results: a SIGKILLed newsmon must not leave this crawl running.
@@ -50,16 +54,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
 
-    with session_scope(sessions) as session:  # the memory of non-article URLs expires
-        repo.forget_seen_urls(session, repo.utcnow() - timedelta(seconds=config.crawl.seen_url_retention))
-    context = CrawlContext(config=config, sessions=sessions, progress=not args.quiet)
+    settings = CrawlSettings(build_settings(config, log_level=args.log_level))
+    # Now, before anything imports twisted.internet.reactor (which would install the default one).
+    install_reactor(settings["TWISTED_REACTOR"])
+    context = CrawlContext(config=config, sessions=sessions, progress=not args.quiet and not args.serve)
     set_context(context)
-    process = CrawlerProcess(build_settings(config, log_level=args.log_level))
-    for name in names:
-        # config validation allows only the kinds crawler.sources.SPIDERS has, so this cannot fail
-        process.crawl(spider_for(config.sources[name]), source=config.sources[name])
+    worker = CheckWorker(config, context, CrawlerProcess(settings),
+                         max_checks=config.crawl.worker_max_checks if args.serve else None,
+                         max_memory_mib=config.crawl.worker_max_memory if args.serve else None)
     try:
-        process.start()
+        if args.serve:
+            worker.serve()
+        else:
+            worker.run_once(names)
     finally:
         context.close()
     return 0

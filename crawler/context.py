@@ -25,6 +25,7 @@ from monitor.store.session import session_scope
 
 _current: CrawlContext | None = None
 T = TypeVar("T")
+BATCH_WINDOW = 0.2  # seconds a batched write waits for others to share its transaction
 logger = logging.getLogger(__name__)
 
 
@@ -40,6 +41,19 @@ class CrawlContext:
     progress: bool = True  # print one line per article/error for `newsmon crawl`
     _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
     _writer: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _batched: list[tuple[Callable[..., object], tuple, dict, Future]] = field(default_factory=list, repr=False)
+    reported: set[str] = field(default_factory=set, repr=False)  # checks whose RESULT line was printed
+
+    def replace_broken_pool(self, pool: ProcessPoolExecutor | None) -> None:
+        """An extraction process died and broke `pool`: the next article gets a fresh pool."""
+        if pool is not None and self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def process_ids(self) -> list[int]:
+        """This process and its extraction processes (what a worker's memory is measured over)."""
+        pool_processes = getattr(self._pool, "_processes", None) or {}
+        return [os.getpid(), *pool_processes]
 
     def extraction_pool(self) -> ProcessPoolExecutor | None:
         """Worker processes for extraction, shared by every source in this crawl: extraction
@@ -84,12 +98,47 @@ class CrawlContext:
         future.add_done_callback(_log_failure)
         return future
 
+    def write_batched(self, work: Callable[..., object], *args: object, **kwargs: object) -> Future:
+        """Like `write_soon`, but gathered with the other batched writes of the next
+        BATCH_WINDOW seconds into one transaction (a busy worker records hundreds of
+        checks a second: one commit each would be most of their cost). Order is kept.
+        If the transaction fails, each write is tried again alone, so one bad write
+        costs only itself. Call from the reactor thread."""
+        future: Future = Future()
+        if not self._batched:
+            from twisted.internet import reactor
+
+            reactor.callLater(BATCH_WINDOW, self._flush_batched)
+        self._batched.append((work, args, kwargs, future))
+        return future
+
+    def _flush_batched(self) -> None:
+        batch, self._batched = self._batched, []
+        if batch:
+            self.archive_writer().submit(self._write_batch, batch)
+
+    def _write_batch(self, batch: list[tuple[Callable[..., object], tuple, dict, Future]]) -> None:
+        try:
+            with session_scope(self.sessions) as session:
+                results = [work(session, *args, **kwargs) for work, args, kwargs, _ in batch]
+        except Exception:  # each write is retried alone: its own failure is then reported
+            for work, args, kwargs, future in batch:
+                try:
+                    future.set_result(self.in_session(work, *args, **kwargs))
+                except Exception as exc:  # handed to whoever waits, and logged
+                    future.set_exception(exc)
+                    _log_failure(future)
+            return
+        for (_, _, _, future), result in zip(batch, results):
+            future.set_result(result)
+
     async def read(self, work: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Archive reads, off the reactor thread, not queued behind the writer (WAL and
         PostgreSQL readers do not wait for writers)."""
         return await asyncio.to_thread(self.in_session, work, *args, **kwargs)
 
     def close(self) -> None:
+        self._flush_batched()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

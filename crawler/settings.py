@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+
+from scrapy.settings import BaseSettings, Settings, SettingsAttribute
+
 from monitor.config import NewsmonConfig
 
 PIPELINES = {
@@ -42,6 +46,9 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         # read local files or reach other services.
         "DOWNLOAD_HANDLERS": NON_HTTP_HANDLERS_OFF,
         "DOWNLOADER_MIDDLEWARES": {
+            # One robots.txt cache for every check a long-lived worker runs (Scrapy keeps one per crawler).
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.robots.SharedRobotsTxtMiddleware": 100,
             # Before robots.txt (100): a refused host gets no request at all, not even for robots.txt.
             "crawler.middlewares.url_guard.UrlGuardMiddleware": 50,
             # Sees redirects before Scrapy's RedirectMiddleware (600) drops non-http ones unrecorded.
@@ -53,8 +60,40 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         },
         # HTTP errors are retried with backoff by RetryAfterMiddleware; Scrapy's retry keeps network errors.
         "RETRY_HTTP_CODES": [],
+        "NEWSMON_ROBOTS_TXT_TTL": crawl.robots_txt_ttl,
+        # One check of one source (a crawler) is closed after this; its result says so.
+        "CLOSESPIDER_TIMEOUT": crawl.check_timeout,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     if crawl.download_delay is not None:
         settings["DOWNLOAD_DELAY"] = crawl.download_delay
     return settings
+
+
+class CrawlSettings(Settings):
+    """Scrapy settings whose copy() is a structural copy instead of a deep copy.
+
+    Scrapy copies the settings for every crawler it makes, and a long-lived worker makes
+    one per check: the deep copy of ~400 settings was a third of an unchanged feed's cost.
+    Nested settings (component dicts) are copied the same way, and containers shallowly;
+    the values themselves are strings, numbers and classes that nothing mutates."""
+
+    def copy(self) -> CrawlSettings:
+        return _structural_copy(self)
+
+
+def _structural_copy(settings: BaseSettings):
+    clone = object.__new__(type(settings))
+    clone.__dict__.update(settings.__dict__)
+    clone.frozen = False
+    clone.attributes = {}
+    for name, attribute in settings.attributes.items():
+        value = attribute.value
+        if isinstance(value, BaseSettings):
+            value = _structural_copy(value)
+        elif isinstance(value, (dict, list, set)):
+            value = copy.copy(value)
+        copied = object.__new__(SettingsAttribute)
+        copied.value, copied.priority = value, attribute.priority
+        clone.attributes[name] = copied
+    return clone

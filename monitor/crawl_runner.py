@@ -47,6 +47,9 @@ class SourceResult:
     unchanged: int = 0  # start URLs answered 304 Not Modified
     bytes: int = 0      # response bytes received
     elapsed: float = 0.0  # seconds from the spider opening to closing
+    check: str | None = None  # the id the daemon gave this check (worker mode)
+    refused: bool = False  # the worker was stopping and did not run it: hand it to another
+    throttled_until: str | None = None  # ISO time the site asked us to wait until (429/503 Retry-After)
 
 
 @dataclass

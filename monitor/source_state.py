@@ -39,11 +39,14 @@ class FinishedRun:
 
 
 def fold_run(health: SourceHealth, run: FinishedRun) -> SourceHealth:
-    """The source's health after this run. A failed run counts as a failure; any other
-    (ok, or partial: something was fetched) is a success and ends a failing streak. The
+    """The source's health after this run. A failed run counts as a failure; an interrupted
+    one changes nothing; any other (ok, or partial: something was fetched) is a success
+    and ends a failing streak. The
     last error is kept until another error replaces it, so status still shows why a
     source failed after it recovered."""
     when = run.finished_at
+    if run.status == RunStatus.INTERRUPTED:  # says nothing about the source: it is checked again
+        return health
     new = replace(health, last_run_at=when)
     if run.status == RunStatus.FAILED:
         new = replace(new, consecutive_failures=health.consecutive_failures + 1,

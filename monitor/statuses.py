@@ -37,3 +37,4 @@ class RunStatus(_StoredValue):
     OK = "ok"
     PARTIAL = "partial"  # some pages or articles failed, or the crawl was cut short
     FAILED = "failed"  # nothing could be fetched: counts as a failure in `newsmon status`
+    INTERRUPTED = "interrupted"  # newsmon stopped before the check ended: neither a success nor a failure

@@ -1,12 +1,15 @@
 """robots.txt Crawl-delay, which Scrapy's RobotsTxtMiddleware reads but does
 not apply: when a site's robots.txt passes through, its delay for our user
-agent becomes the minimum delay of that site's download slot.
+agent becomes the minimum delay of that site's download slot, and the gap the
+process-wide pacer (crawler.robots_cache) keeps between any two requests to the
+host, whichever of the worker's concurrent checks sends them.
 
 Disabled (NotConfigured) when robots.txt is not obeyed: no robots.txt is
 fetched then, so there is no delay to learn."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -15,6 +18,8 @@ from scrapy.core.downloader import Downloader
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+
+from crawler import robots_cache
 
 
 def raise_slot_delay(downloader: Downloader, request: Request, delay: float) -> None:
@@ -33,7 +38,7 @@ class CrawlDelayMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.user_agent = crawler.settings.get("USER_AGENT", "*")
-        self.delays: dict[str, float] = {}
+        self.delays = robots_cache.crawl_delays  # learned once per host, for every check in this process
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
@@ -49,8 +54,14 @@ class CrawlDelayMiddleware:
         if delay:
             raise_slot_delay(self.crawler.engine.downloader, request, delay)
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         self._enforce(request)
+        host = urlsplit(request.url).hostname or ""
+        delay = self.delays.get(host)
+        if delay and urlsplit(request.url).path != "/robots.txt":
+            wait = robots_cache.pacer.reserve(host, delay)
+            if wait > 0:
+                await asyncio.sleep(wait)
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -35,7 +35,7 @@ class ExtractPipeline:
         self.context = context
         self.crawler = crawler  # its spider is the one this pipeline serves
         self.boilerplate: frozenset[str] = frozenset()
-        self._since_reload = 0
+        self._since_reload: int | None = None  # None: not read yet (a check finding nothing new never needs it)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -43,7 +43,6 @@ class ExtractPipeline:
 
     async def open_spider(self) -> None:
         self.context.extraction_pool()  # workers start now, while the listings download
-        await self._reload()
 
     async def _reload(self) -> None:
         """The site's learned template; refreshed during long crawls as pages teach it more
@@ -54,9 +53,9 @@ class ExtractPipeline:
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         spider = self.crawler.spider
-        self._since_reload += 1
-        if self._since_reload >= RELOAD_EVERY:
+        if self._since_reload is None or self._since_reload + 1 >= RELOAD_EVERY:
             await self._reload()
+        self._since_reload += 1
         job = partial(extract_and_sign, item.body, url=item.url, content_type=item.content_type,
                       hints=spider.source.hints, boilerplate=self.boilerplate)
         pool = self.context.extraction_pool()
@@ -64,6 +63,7 @@ class ExtractPipeline:
             result, item.minhash, item.content_hash = \
                 await asyncio.get_running_loop().run_in_executor(pool, job) if pool else job()
         except BrokenProcessPool as exc:  # a worker died (out of memory?): this page only
+            self.context.replace_broken_pool(pool)  # a long-lived worker must not lose extraction for good
             signals.report_error(self.crawler, "extract", item.url, f"extraction worker died: {exc}")
             raise DropItem(f"extraction failed: {item.url}") from exc
         if not result.text:

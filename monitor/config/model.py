@@ -21,9 +21,14 @@ DEFAULT_USER_AGENT = f"newsmon/{__version__} (+https://github.com/newsmon/newsmo
 class ScheduleConfig(Strict):
     interval: Duration = 900.0
     delivery_interval: Duration = 60.0
-    # APScheduler 3 drops a run that is late by more than this; 1 s by default.
+    # The daemon's own periodic jobs (delivery, retention) on APScheduler 3, which drops a run late by
+    # more than this (its default is 1 s). Source checks are never dropped: a late one is served late.
     misfire_grace_time: Duration = 3600.0
+    # Each check of a source is due at its interval plus a delay of up to this (fixed per source and
+    # slot, so the rhythm holds across restarts): spreads sources that share an interval.
     jitter: Duration | None = None
+    # The daemon logs the schedule lag this often while sources are overdue.
+    lag_report_every: Duration = 60.0
 
 
 class DeliveryConfig(Strict):
@@ -45,7 +50,15 @@ class CrawlConfig(Strict):
     max_articles_per_source: int = Field(200, ge=1)
     subprocess_timeout: Duration = 3600.0  # then the crawl is killed with its extraction workers
     stop_grace: Duration = 30.0  # on SIGTERM, the daemon's running crawls get this long, then are killed
-    parallel_sources: int = Field(2, ge=1)  # crawl subprocesses the daemon runs at once
+    # Sources the daemon checks at once, across its crawl workers (a check of a 304 feed takes
+    # a few milliseconds of CPU but a network round trip of wall time: concurrency hides the wait).
+    parallel_sources: int = Field(32, ge=1)
+    workers: int = Field(1, ge=1)  # long-lived crawl worker processes the daemon keeps running
+    worker_max_checks: int = Field(10_000, ge=1)  # a worker then retires and a fresh one takes over
+    worker_max_memory: int = Field(1024, ge=64)  # MiB, the worker with its extraction processes: then it retires
+    heartbeat_timeout: Duration = 60.0  # a worker silent this long is hung: killed, its checks handed out again
+    check_timeout: Duration = 900.0  # one check of one source is stopped after this (Scrapy CLOSESPIDER_TIMEOUT)
+    robots_txt_ttl: Duration = 3600.0  # a worker fetches a host's robots.txt again after this
     seen_url_retention: Duration = 30 * 86400.0  # forget fetched-but-not-stored URLs after this
     max_retry_after: Duration = 60.0  # wait this long at most for a 429/503 Retry-After within a crawl
     # Processes extracting text beside the crawl (None: one fewer than the CPUs; 0: in the crawl process).

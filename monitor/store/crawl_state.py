@@ -5,7 +5,7 @@ and throttling by the site."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -52,8 +52,10 @@ def _health_of(state: SourceState) -> SourceHealth:
 
 
 def finish_run(session: Session, run: CrawlRun, *, status: RunStatus | str, pages_fetched: int, new_articles: int,
-               duplicates: int, errors: int, error_summary: str | None, when: datetime | None = None) -> None:
-    """Close a run and fold it into the source's state shown by `newsmon status`."""
+               duplicates: int, errors: int, error_summary: str | None, when: datetime | None = None,
+               next_check_at: datetime | None = None) -> None:
+    """Close a run and fold it into the source's state shown by `newsmon status`; with
+    `next_check_at`, the daemon's schedule advances in the same transaction."""
     when = when or utcnow()
     status = RunStatus(status)
     error_summary = mask(error_summary)
@@ -69,6 +71,8 @@ def finish_run(session: Session, run: CrawlRun, *, status: RunStatus | str, page
                                          error_summary=error_summary))
     for name in _HEALTH_FIELDS:
         setattr(state, name, getattr(after, name))
+    if next_check_at is not None:
+        state.next_check_at = next_check_at
 
 
 def record_source_failure(session: Session, source: str, message: str, when: datetime | None = None) -> None:
@@ -77,6 +81,45 @@ def record_source_failure(session: Session, source: str, message: str, when: dat
     record_fetch_error(session, source=source, run_id=run.id, url=None, stage="crawl", message=message, when=when)
     finish_run(session, run, status=RunStatus.FAILED, pages_fetched=0, new_articles=0, duplicates=0,
                errors=1, error_summary=message, when=when)
+
+
+def end_unreported_check(session: Session, source: str, message: str, *, since: datetime,
+                         status: RunStatus = RunStatus.FAILED, next_check_at: datetime | None = None) -> None:
+    """A check that never reported (its worker died or hung, or newsmon stopped first): the run
+    row it had started, if any, is closed with `message`; otherwise one is recorded. One row per
+    check, as for any other."""
+    run = session.scalars(
+        select(CrawlRun).where(CrawlRun.source == source, CrawlRun.status == RunStatus.RUNNING,
+                               CrawlRun.started_at >= since).order_by(CrawlRun.id.desc()).limit(1)).first()
+    if run is None:
+        run = start_run(session, source, since)
+    record_fetch_error(session, source=source, run_id=run.id, url=None, stage="crawl", message=message)
+    finish_run(session, run, status=status, pages_fetched=run.pages_fetched or 0, new_articles=run.new_articles or 0,
+               duplicates=run.duplicates or 0, errors=(run.errors or 0) + 1, error_summary=message,
+               next_check_at=next_check_at)
+
+
+def close_abandoned_runs(session: Session, before: datetime, message: str) -> int:
+    """Runs left 'running' by a newsmon that is gone (SIGKILLed, a crash): interrupted."""
+    runs = session.scalars(select(CrawlRun).where(CrawlRun.status == RunStatus.RUNNING,
+                                                  CrawlRun.started_at < before)).all()
+    for run in runs:
+        run.status, run.finished_at, run.error_summary = RunStatus.INTERRUPTED, utcnow(), message
+    return len(runs)
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    next_check_at: datetime | None
+    last_run_at: datetime | None
+    throttled_until: datetime | None
+
+
+def schedule_rows(session: Session) -> dict[str, ScheduleRow]:
+    """Every source's schedule as the archive keeps it (one query, for the daemon's start)."""
+    rows = session.execute(select(SourceState.source, SourceState.next_check_at, SourceState.last_run_at,
+                                  SourceState.throttled_until))
+    return {source: ScheduleRow(next_at, last, throttled) for source, next_at, last, throttled in rows}
 
 
 def last_run_at(session: Session, source: str) -> datetime | None:

@@ -77,6 +77,8 @@ class SourceState(Base):
     total_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set when the site answered 429/503 with Retry-After; the daemon waits until then.
     throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The daemon's schedule: when this source is due to be checked again (restart-safe).
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class CrawlRun(Base):

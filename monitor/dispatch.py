@@ -1,0 +1,323 @@
+"""Due sources -> long-lived crawl workers, in one thread of the daemon.
+
+The loop: take what the workers said (results, heartbeats, retirements, exits),
+replace workers that died or hung and put the checks they held back in line,
+then hand the due sources, oldest first, to workers with room, at most
+crawl.concurrent_requests_per_domain checks of one host at once. Each source's
+hosts go to one worker slot, so robots.txt Crawl-delay pacing (per process) holds
+for the host as a whole.
+
+Nothing is dropped: a check lost with its worker is recorded (the run row says
+why) and its source is due again at once; when the machine cannot keep up, the
+lag is logged every schedule.lag_report_every and shown by `newsmon status`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.config import NewsmonConfig
+from monitor.schedule import DueQueue, first_due, next_due
+from monitor.statuses import RunStatus
+from monitor.store import repo
+from monitor.store.session import session_scope
+from monitor.worker_pool import Assignment, Event, WorkerProcess, WorkerSet
+
+TICK = 0.25  # seconds the loop waits for worker news before looking at the clock again
+log = logging.getLogger("newsmon.daemon")
+
+
+@dataclass
+class Tally:
+    """Checks finished since the last report."""
+
+    done: int = 0
+    unchanged: int = 0
+    new_articles: int = 0
+    failed: int = 0
+    lost: int = 0  # with a worker that died or hung
+
+
+def host_of(start_url: str) -> str:
+    return (urlsplit(start_url).hostname or "").lower()
+
+
+class Dispatcher:
+    def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session], *, echo: Callable[[str], None],
+                 on_new_articles: Callable[[], None]):
+        self.config = config
+        self.sessions = sessions
+        self.echo = echo
+        self.on_new_articles = on_new_articles
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.workers = WorkerSet(config, self.events)
+        self.queue = DueQueue()
+        self.sources = {s.name: s for s in config.enabled_sources()}
+        self.hosts = {name: host_of(s.start_urls[0]) if s.start_urls else "" for name, s in self.sources.items()}
+        self.busy_hosts: Counter[str] = Counter()
+        self.per_host = config.crawl.concurrent_requests_per_domain
+        self.tally = Tally()
+        self.total = Tally()
+        self.stopping = threading.Event()
+        self.hurry = threading.Event()  # a second signal: stop the running checks without waiting
+        self._last_report = time.monotonic()
+        self._check_number = 0
+        self._thread: threading.Thread | None = None
+
+    # --- schedule ------------------------------------------------------------------------
+
+    def load_schedule(self) -> None:
+        """Each enabled source's first due time, from the archive (restart-safe), oldest first."""
+        now = repo.utcnow()
+        with session_scope(self.sessions) as session:
+            closed = repo.close_abandoned_runs(session, now, "interrupted: the newsmon process running this "
+                                               "check stopped before it finished")
+            rows = repo.schedule_rows(session)
+        if closed:
+            self.echo(f"{closed} check(s) left running by a previous newsmon marked interrupted; checking again")
+        newcomers = 0
+        for name, source in sorted(self.sources.items()):
+            row = rows.get(name)
+            due = first_due(name, now=now, interval=self.config.source_interval(source),
+                            stored_next=row.next_check_at if row else None,
+                            last_run=row.last_run_at if row else None, position=newcomers,
+                            jitter=self.config.schedule.jitter)
+            if row is None or (row.next_check_at is None and row.last_run_at is None):
+                newcomers += 1
+            if row is not None and row.throttled_until is not None and row.throttled_until > due:
+                due = row.throttled_until
+            self.queue.put(name, due)
+
+    def slot_for(self, source: str) -> int:
+        digest = hashlib.blake2b(self.hosts[source].encode(), digest_size=4).digest()
+        return int.from_bytes(digest, "big") % self.workers.slots
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="newsmon-dispatch")
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.workers.ensure_running()
+            while not self.stopping.is_set():
+                self._drain_events(TICK)
+                self._watch_workers()
+                self.workers.ensure_running()
+                self._dispatch()
+                self._maybe_report()
+            self._shut_down()
+        except Exception:  # the daemon must hear of it: it stops instead of checking nothing, silently
+            log.exception("the dispatch loop failed")
+            self.echo("dispatch loop failed (traceback in the log); stopping the workers")
+            self._kill_everything("interrupted: the daemon's dispatch loop failed")
+            raise
+
+    def _dispatch(self) -> None:
+        now = repo.utcnow()
+        room = {slot: self.workers.free_capacity(slot) for slot in range(self.workers.slots)}
+        total_room = sum(room.values())
+        if total_room <= 0:
+            return
+
+        def can_take(source: str) -> bool:
+            slot = self.slot_for(source)
+            return room[slot] > 0 and self.busy_hosts[self.hosts[source]] < self.per_host
+
+        for due in self.queue.take(now, total_room, can_take):
+            slot = self.slot_for(due.source)
+            self._check_number += 1
+            assignment = Assignment(check_id=f"{due.source}#{self._check_number}", source=due.source, due=due.due,
+                                    started=now, handed_at=time.monotonic())
+            interval = self.config.source_interval(self.sources[due.source])
+            worker = self.workers.live[slot]
+            if worker.send_check(assignment, next_due(due.due, interval, now)):
+                room[slot] -= 1
+                self.busy_hosts[self.hosts[due.source]] += 1
+            else:  # the worker just died: the source waits for its replacement
+                self.queue.put(due.source, due.due)
+
+    def _drain_events(self, wait: float) -> None:
+        try:
+            event = self.events.get(timeout=wait)
+        except queue.Empty:
+            return
+        while True:
+            self._handle(event)
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, event: Event) -> None:
+        worker = event.worker
+        if event.kind == "result":
+            self._result(worker, event.payload)
+        elif event.kind == "retiring":
+            self.echo(f"crawl worker {worker.pid} retiring ({event.payload.get('reason')}); starting a fresh one")
+            self.workers.retire(worker)
+        elif event.kind == "exited":
+            self._worker_gone(worker, None)
+
+    def _result(self, worker: WorkerProcess, result: dict) -> None:
+        assignment = worker.held.pop(result.get("check") or "", None)
+        if assignment is None:
+            log.warning("result for a check this daemon did not hand out: %s", result)
+            return
+        self.busy_hosts[self.hosts[assignment.source]] -= 1
+        worker.checks_done += 1
+        source = self.sources[assignment.source]
+        if result.get("refused"):  # the worker was stopping: the check goes to the next one
+            self.queue.put(assignment.source, assignment.due)
+            return
+        throttled = result.get("throttled_until")
+        self.queue.put(assignment.source, next_due(assignment.due, self.config.source_interval(source),
+                                                   repo.utcnow(),
+                                                   datetime.fromisoformat(throttled) if throttled else None))
+        status = result.get("status")
+        new = int(result.get("new_articles") or 0)
+        for tally in (self.tally, self.total):
+            tally.done += 1
+            tally.unchanged += int(bool(result.get("unchanged")) and not new)
+            tally.new_articles += new
+            tally.failed += int(status == RunStatus.FAILED)
+        if new or status != RunStatus.OK:
+            line = f"crawl {assignment.source}: {status}, {new} new articles"
+            if result.get("error"):
+                line += f" (error: {result['error']})"
+            self.echo(line)
+        if new:
+            self.on_new_articles()
+
+    # --- workers that die, hang or outstay their checks ------------------------------------------
+
+    def _watch_workers(self) -> None:
+        hung_after = self.config.crawl.heartbeat_timeout
+        overdue_after = self.config.crawl.check_timeout + hung_after
+        for worker in list(self.workers.all()):
+            if worker.exited():
+                self._worker_gone(worker, None)
+            elif worker.silent_for() > hung_after:
+                self._worker_gone(worker, f"no heartbeat for {worker.silent_for():.0f}s "
+                                          f"(crawl.heartbeat_timeout {hung_after:g}s): killed as hung")
+            elif any(time.monotonic() - a.handed_at > overdue_after for a in worker.held.values()):
+                self._worker_gone(worker, f"a check ran past crawl.check_timeout ({self.config.crawl.check_timeout:g}s)"
+                                          " and the worker did not stop it: killed")
+
+    def _worker_gone(self, worker: WorkerProcess, why: str | None) -> None:
+        if worker not in list(self.workers.all()):
+            return  # already handled (its exit event after we killed it)
+        lost = self._remove(worker)
+        if why is None:
+            if not lost and worker.retiring:
+                return  # a retired worker that finished its checks and exited, as it should
+            why = f"crawl worker {worker.pid} died ({worker.death_note(worker.exit_code)})"
+        else:
+            why = f"crawl worker {worker.pid}: {why}"
+        if lost or not self.stopping.is_set():
+            self.echo(f"{why}; {len(lost)} check(s) it held go back in line" if lost else why)
+        self._requeue_lost(lost, f"{why}; the source is checked again")
+
+    def _drain_results_of(self, worker: WorkerProcess) -> None:
+        """Results it sent before dying count: handle the events already queued."""
+        pending: list[Event] = []
+        while True:
+            try:
+                pending.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        for event in pending:
+            if event.worker is worker and event.kind == "result":
+                self._result(worker, event.payload)
+            elif event.worker is not worker:
+                self.events.put(event)
+
+    def _requeue_lost(self, lost: list[Assignment], message: str, *, status: RunStatus = RunStatus.FAILED) -> None:
+        if not lost:
+            return
+        with session_scope(self.sessions) as session:
+            for assignment in lost:
+                self.busy_hosts[self.hosts[assignment.source]] -= 1
+                repo.end_unreported_check(session, assignment.source, message, since=assignment.started,
+                                          status=status)
+        for assignment in lost:
+            self.queue.put(assignment.source, assignment.due)  # due as before: first in line again
+            self.tally.lost += 1
+            self.total.lost += 1
+
+    # --- telling the operator ------------------------------------------------------------------
+
+    def _maybe_report(self) -> None:
+        every = self.config.schedule.lag_report_every
+        if time.monotonic() - self._last_report < every:
+            return
+        self._last_report = time.monotonic()
+        t, self.tally = self.tally, Tally()
+        lag = self.queue.lag(repo.utcnow())
+        line = (f"checks in the last {every:g}s: {t.done} done ({t.unchanged} unchanged, {t.new_articles} new "
+                f"articles, {t.failed} failed{f', {t.lost} lost with a worker' if t.lost else ''}); "
+                f"{self.workers.held()} running")
+        self.echo(line)
+        if lag.overdue:
+            message = (f"schedule lag: {lag.overdue} source(s) overdue, the oldest {lag.oldest_source} by "
+                       f"{lag.oldest_seconds:.0f}s; the checks due outrun crawl.parallel_sources="
+                       f"{self.config.crawl.parallel_sources} across crawl.workers={self.config.crawl.workers}")
+            self.echo(message)
+            log.warning(message)
+
+    # --- stopping -----------------------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        """No new checks; in-flight ones get crawl.stop_grace to finish; then the workers go."""
+        grace = self.config.crawl.stop_grace
+        self.workers.stop_all()
+        deadline = time.monotonic() + grace
+        while self.workers.held() and time.monotonic() < deadline and not self.hurry.is_set():
+            self._drain_events(TICK)
+        left = self.workers.held()
+        if left:
+            self.echo(f"{left} check(s) still running after {grace:g}s (crawl.stop_grace): stopped; "
+                      "they are due again at the next start")
+        self._kill_everything(f"interrupted: newsmon was stopping and the check was still running after "
+                              f"{grace:g}s (crawl.stop_grace)")
+
+    def _kill_everything(self, message: str) -> None:
+        for worker in list(self.workers.all()):
+            if not worker.held:  # told to stop and holding nothing: it is on its way out
+                self._wait_exit(worker, 5.0)
+            self._requeue_lost(self._remove(worker), message, status=RunStatus.INTERRUPTED)
+
+    def _remove(self, worker: WorkerProcess) -> list[Assignment]:
+        """Kill the worker's group, handle every result it sent before it went; the checks
+        still held are lost (returned)."""
+        self.workers.remove(worker)
+        self._drain_results_of(worker)
+        return worker.take_held()
+
+    @staticmethod
+    def _wait_exit(worker: WorkerProcess, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if worker.exited():
+                return True
+            time.sleep(0.05)
+        return False
