@@ -85,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("retry", alerts.cmd_alerts_retry, "queue a dead alert for another delivery attempt", parent=alerts_sub)
     p.add_argument("id", type=archive.positive_int, metavar="ID")
 
-    p = add("status", status.cmd_status, "per source: last success, last new article, failures, pending alerts")
+    p = add("status", status.cmd_status,
+            "per source: last success, last new article, next check and lag, failures, pending alerts")
     p.add_argument("--check", action="store_true", help="exit 1 when something needs attention")
+    p.add_argument("--format", choices=["table", "json"], default="table")
 
     add("worker", _cmd_worker, "a crawl worker for distributed mode (needs redis_url)")
     return parser

@@ -295,7 +295,7 @@ class Dispatcher:
             self._drain_events(TICK)
         left = self.workers.held()
         if left:
-            self.echo(f"{left} check(s) still running after {grace:g}s (crawl.stop_grace): stopped; "
+            self.echo(f"{left} check(s) still running after {grace:g}s (crawl.stop_grace): killed; "
                       "they are due again at the next start")
         self._kill_everything(f"interrupted: newsmon was stopping and the check was still running after "
                               f"{grace:g}s (crawl.stop_grace)")

@@ -152,9 +152,10 @@ class WorkerProcess:
             print(f"[worker {self.pid}] {line}", file=sys.stderr, flush=True)
 
     def death_note(self, code: int | None) -> str:
+        if code is not None and code < 0:  # what its processes wrote as they were killed explains nothing
+            return f"killed by signal {-code}"
         last = next((line for line in reversed(self.stderr_tail) if line.strip()), "")
-        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        return f"{how}{': ' + last[-300:] if last else ''}"
+        return f"exit code {code}{': ' + last[-300:] if last else ''}"
 
 
 class WorkerSet:

@@ -153,6 +153,8 @@ class RunLog:
         # Validators only when every entry was handled: a 304 next time must not hide what this crawl missed.
         keep_validators = result["errors"] == 0 and not self.value("over_cap") and reason == "finished"
         next_check_at = getattr(spider, "next_check_at", None)
+        if next_check_at is not None and self.throttled_until is not None:
+            next_check_at = max(next_check_at, self.throttled_until)  # what the daemon will do too
         written = self.context.write_batched(self._finish, result,
                                              self.pending_validators if keep_validators else {}, next_check_at)
         try:

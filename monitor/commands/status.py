@@ -1,16 +1,21 @@
-"""`newsmon status [--check]`: per source health, and the outbox."""
+"""`newsmon status [--check] [--format table|json]`: per source health and schedule lag,
+the outbox, the archive."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
-from monitor.output import table
+from monitor.output import table, to_json
 from monitor.redaction import mask
+from monitor.schedule import LAG_TOLERANCE
 from monitor.statuses import AlertStatus
 from monitor.store import repo
+
+PROBLEM_LINES_PER_KIND = 10  # past this many overdue sources, one summary line instead of one each
 
 
 def _age(when: datetime | None, now: datetime) -> str:
@@ -28,6 +33,65 @@ def _duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class ScheduleLag:
+    """How far the daemon is behind, from the due times it keeps in the archive."""
+
+    sources: int  # enabled sources
+    overdue: int  # due more than LAG_TOLERANCE ago and not checked since
+    oldest_overdue_source: str | None
+    max_lag_seconds: float
+    never_scheduled: int  # enabled sources without a due time yet: the daemon has not finished a check of them
+
+
+def lag_seconds(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> float | None:
+    """How late the source's check is (None: not due yet, or not scheduled, or not enabled)."""
+    source = config.sources.get(status.source)
+    if source is None or not source.enabled or status.next_check_at is None:
+        return None
+    due = status.next_check_at
+    if status.throttled_until is not None and status.throttled_until > due:
+        due = status.throttled_until  # the site asked us to wait: not late until then
+    late = now - due
+    return late.total_seconds() if late > LAG_TOLERANCE else None
+
+
+def schedule_lag(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: datetime) -> ScheduleLag:
+    enabled = [s for s in statuses if s.source in config.sources and config.sources[s.source].enabled]
+    late = [(lag, s.source) for s in enabled if (lag := lag_seconds(config, s, now)) is not None]
+    worst = max(late) if late else (0.0, None)
+    return ScheduleLag(sources=len(enabled), overdue=len(late), oldest_overdue_source=worst[1],
+                       max_lag_seconds=round(worst[0], 1),
+                       never_scheduled=sum(1 for s in enabled if s.next_check_at is None))
+
+
+def _next_check(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> str:
+    if status.next_check_at is None:
+        return "-"
+    late = lag_seconds(config, status, now)
+    if late is not None:
+        return f"overdue {_age(now - timedelta(seconds=late), now)[:-4]}"
+    ahead = max(0, int((status.next_check_at - now).total_seconds()))
+    return "now" if ahead == 0 else f"in {_age(now - timedelta(seconds=ahead), now)[:-4]}"
+
+
+def lag_problems(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: datetime) -> list[str]:
+    """Sources overdue by more than their interval: the daemon is not running, or not keeping up."""
+    behind = []
+    for status in statuses:
+        late = lag_seconds(config, status, now)
+        if late is not None and late > config.source_interval(config.sources[status.source]):
+            behind.append((late, status.source))
+    behind.sort(reverse=True)
+    hint = "is `newsmon run` running, and keeping up? (its log reports the schedule lag)"
+    if len(behind) > PROBLEM_LINES_PER_KIND:
+        late, source = behind[0]
+        return [f"{len(behind)} sources overdue by more than their interval, the oldest {source} by "
+                f"{_age(now - timedelta(seconds=late), now)[:-4]}: {hint}"]
+    return [f"{source}: check overdue by {_age(now - timedelta(seconds=late), now)[:-4]}: {hint}"
+            for late, source in behind]
 
 
 def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> list[str]:
@@ -58,20 +122,57 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
         statuses = repo.source_statuses(session, config.sources)
         counts = repo.alert_counts(session)
         size = repo.archive_size(session)
-    rows = []
     problems: list[str] = []
+    for s in statuses:
+        problems += problems_for(config, s, now)
+    problems += lag_problems(config, statuses, now)
+    lag = schedule_lag(config, statuses, now)
+    if getattr(args, "format", "table") == "json":
+        print(to_json({
+            "sources": [_source_json(config, s, now) for s in statuses],
+            "schedule": asdict(lag),
+            "alerts": {str(status): counts.get(status, 0) for status in AlertStatus},
+            "archive": {"bytes": size.bytes, "articles": size.articles, "stories": size.stories,
+                        "articles_with_text": size.articles_with_text},
+            "problems": [mask(p) for p in problems],
+        }))
+    else:
+        _print_table(config, statuses, counts, size, lag, problems, now)
+    if args.check:
+        return 1 if problems else 0
+    return 0
+
+
+def _source_json(config: NewsmonConfig, s: repo.SourceStatus, now: datetime) -> dict:
+    source = config.sources.get(s.source)
+    row = asdict(s)
+    row["last_error"] = mask(s.last_error)
+    row.update(configured=source is not None, enabled=bool(source and source.enabled),
+               lag_seconds=lag_seconds(config, s, now))
+    return row
+
+
+def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], counts: dict, size: repo.ArchiveSize,
+                 lag: ScheduleLag, problems: list[str], now: datetime) -> None:
+    rows = []
     for s in statuses:
         configured = s.source in config.sources
         name = s.source if configured else f"{s.source} (not configured)"
         if s.throttled_until is not None and s.throttled_until > now:
             name += " (throttled)"
-        rows.append([name, _age(s.last_success_at, now),
-                     _age(s.last_new_article_at, now), s.articles, s.consecutive_failures, s.pending_alerts,
+        rows.append([name, _age(s.last_success_at, now), _age(s.last_new_article_at, now),
+                     _next_check(config, s, now), s.articles, s.consecutive_failures, s.pending_alerts,
                      s.dead_alerts, mask(s.last_error) or ""])
-        problems += problems_for(config, s, now)
-    print(table(["source", "last success", "last new article", "articles", "failing", "pending alerts",
-                 "dead alerts", "last error"], rows, max_width=70))
-    print("\nalerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
+    print(table(["source", "last success", "last new article", "next check", "articles", "failing",
+                 "pending alerts", "dead alerts", "last error"], rows, max_width=70))
+    if lag.overdue:
+        print(f"\nschedule: {lag.overdue} of {lag.sources} sources overdue, the oldest "
+              f"{lag.oldest_overdue_source} by {_age(now - timedelta(seconds=lag.max_lag_seconds), now)[:-4]}")
+    else:
+        print(f"\nschedule: {lag.sources} sources, none overdue"
+              + (f" ({lag.never_scheduled} not scheduled yet: the daemon has not run since they were added)"
+                 if lag.never_scheduled else ""))
+    print("alerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     on_disk = f"{size.bytes / 1_048_576:.1f} MB, " if size.bytes is not None else ""
     print(f"archive: {on_disk}{size.articles} articles in {size.stories} stories, "
           f"{size.articles_with_text} with text (retention: "
@@ -80,6 +181,3 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
         print("\nneeds attention:")
         for p in problems:
             print(f"  - {p}")
-    if args.check:
-        return 1 if problems else 0
-    return 0

@@ -24,8 +24,8 @@ class ScheduleConfig(Strict):
     # The daemon's own periodic jobs (delivery, retention) on APScheduler 3, which drops a run late by
     # more than this (its default is 1 s). Source checks are never dropped: a late one is served late.
     misfire_grace_time: Duration = 3600.0
-    # Each check of a source is due at its interval plus a delay of up to this (fixed per source and
-    # slot, so the rhythm holds across restarts): spreads sources that share an interval.
+    # A source's first check is delayed by up to this (fixed per source: a hash of its name); later
+    # checks keep that phase, one interval apart. Spreads sources that share an interval.
     jitter: Duration | None = None
     # The daemon logs the schedule lag this often while sources are overdue.
     lag_report_every: Duration = 60.0

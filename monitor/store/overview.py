@@ -24,13 +24,17 @@ class SourceStatus:
     last_error_at: datetime | None
     consecutive_failures: int
     throttled_until: datetime | None
+    next_check_at: datetime | None  # when the daemon has it due next (None: never scheduled)
     articles: int
     pending_alerts: int  # pending or being sent
     dead_alerts: int
 
 
 def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStatus]:
-    names = sorted(set(sources) | set(session.scalars(select(SourceState.source))))
+    """One summary per configured source and per source the archive knows (a handful of
+    queries, whatever the number of sources)."""
+    states = {state.source: state for state in session.scalars(select(SourceState))}
+    names = sorted(set(sources) | set(states))
     article_counts = dict(session.execute(select(Article.source, func.count()).group_by(Article.source)).all())
     alert_rows = session.execute(
         select(Article.source, Alert.status, func.count())
@@ -40,7 +44,7 @@ def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStat
     alerts: dict[tuple[str, str], int] = {(src, status): n for src, status, n in alert_rows}
     result = []
     for name in names:
-        state = session.get(SourceState, name)
+        state = states.get(name)
         result.append(SourceStatus(
             source=name,
             last_run_at=state.last_run_at if state else None,
@@ -50,6 +54,7 @@ def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStat
             last_error_at=state.last_error_at if state else None,
             consecutive_failures=state.consecutive_failures if state else 0,
             throttled_until=state.throttled_until if state else None,
+            next_check_at=state.next_check_at if state else None,
             articles=article_counts.get(name, 0),
             pending_alerts=alerts.get((name, AlertStatus.PENDING), 0) + alerts.get((name, AlertStatus.SENDING), 0),
             dead_alerts=alerts.get((name, AlertStatus.DEAD), 0),
