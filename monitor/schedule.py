@@ -75,8 +75,11 @@ def next_due(due: datetime, interval: float, now: datetime, throttled_until: dat
 
 class DueQueue:
     def __init__(self) -> None:
-        self._heap: list[tuple[datetime, str]] = []
+        # (due, arrival number, source): equal due times are served in the order they were queued,
+        # not by name, so under overload every source gets its turn equally often.
+        self._heap: list[tuple[datetime, int, str]] = []
         self._due: dict[str, datetime] = {}  # source -> its due time while it waits in the heap
+        self._arrivals = 0
 
     def __len__(self) -> int:
         return len(self._due)
@@ -87,13 +90,14 @@ class DueQueue:
     def put(self, source: str, due: datetime) -> None:
         """Wait for `due` (replacing any earlier wait of the source)."""
         self._due[source] = due
-        heapq.heappush(self._heap, (due, source))
+        self._arrivals += 1
+        heapq.heappush(self._heap, (due, self._arrivals, source))
 
     def discard(self, source: str) -> None:
         self._due.pop(source, None)  # its heap entry is dropped when it surfaces
 
     def _clean_top(self) -> None:
-        while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
+        while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:
             heapq.heappop(self._heap)  # stale: replaced, discarded or taken
 
     def next_due_at(self) -> datetime | None:
@@ -104,17 +108,18 @@ class DueQueue:
         """Up to `limit` sources due by `now`, oldest first. `can_take(source)` False leaves a
         source waiting (its host is at its limit, say) without holding up the ones behind it."""
         taken: list[Due] = []
-        skipped: list[tuple[datetime, str]] = []
+        skipped: list[tuple[datetime, int, str]] = []
         while len(taken) < limit:
             self._clean_top()
             if not self._heap or self._heap[0][0] > now:
                 break
-            due, source = heapq.heappop(self._heap)
+            entry = heapq.heappop(self._heap)
+            due, _arrival, source = entry
             if can_take(source):
                 del self._due[source]
                 taken.append(Due(source, due))
             else:
-                skipped.append((due, source))
+                skipped.append(entry)
         for entry in skipped:
             heapq.heappush(self._heap, entry)
         return taken

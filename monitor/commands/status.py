@@ -68,8 +68,9 @@ def schedule_lag(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: 
 
 
 def _next_check(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> str:
-    if status.next_check_at is None:
-        return "-"
+    source = config.sources.get(status.source)
+    if status.next_check_at is None or source is None or not source.enabled:
+        return "-"  # the daemon does not check it
     late = lag_seconds(config, status, now)
     if late is not None:
         return f"overdue {_age(now - timedelta(seconds=late), now)[:-4]}"

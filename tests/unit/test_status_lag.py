@@ -150,9 +150,6 @@ def test_next_check_column(tmp_path, late, source, expected):
     assert _next_check(config, row(source, late), NOW) == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_next_check shows 'now' for a disabled or unconfigured source whose archived next_check_at has passed: "
-    "lag_seconds is None for it, so it falls through to 'ahead = 0'; the daemon will not check it at all"))
 @pytest.mark.parametrize("source", [
     pytest.param("off", id="disabled"),
     pytest.param("gone", id="not configured"),
