@@ -1,8 +1,9 @@
-"""Starts a crawl as a subprocess (`python -m crawler`) and collects its results.
+"""`newsmon crawl`'s crawl: one check of each source in a subprocess (`python -m crawler`,
+the same check code the daemon's long-lived workers run), and its results.
 
-Twisted's reactor cannot be restarted in one process, so every crawl cycle is
-its own process. A crawl that crashes or hangs is recorded against each of its
-sources, so `newsmon status` shows it and the other sources' results stand.
+A process, because Twisted's reactor cannot be restarted in one. A crawl that
+crashes or hangs is recorded against each of its sources, so `newsmon status`
+shows it and the other sources' results stand.
 """
 
 from __future__ import annotations

@@ -118,11 +118,11 @@ class Dispatcher:
 
     def _run(self) -> None:
         try:
-            self.workers.ensure_running()
             while not self.stopping.is_set():
+                if self.sources:  # no source, no worker to keep
+                    self.workers.ensure_running()
                 self._drain_events(TICK)
                 self._watch_workers()
-                self.workers.ensure_running()
                 self._dispatch()
                 self._maybe_report()
             self._shut_down()
