@@ -157,6 +157,15 @@ def articles(db: Path, farm: FeedFarm, window_start: float) -> dict:
             "latency_max": latency[-1] if latency else None}
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+
+
 def stop(daemon: subprocess.Popen) -> dict:
     """SIGTERM, up to 60 s, then SIGKILL to the group; descendants left behind are killed by pid and counted."""
     before = set(_tree(daemon.pid)) - {daemon.pid}
@@ -168,7 +177,8 @@ def stop(daemon: subprocess.Popen) -> dict:
         os.killpg(daemon.pid, signal.SIGKILL)
         code = daemon.wait()
     seconds = time.monotonic() - began
-    left = [pid for pid in before if os.path.exists(f"/proc/{pid}")]
+    time.sleep(1.0)  # a worker's last children are reaped by init a moment after the daemon exits
+    left = [pid for pid in before if _alive(pid)]
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
