@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -105,11 +106,12 @@ class CrawlContext:
         If the transaction fails, each write is tried again alone, so one bad write
         costs only itself. Call from the reactor thread."""
         future: Future = Future()
-        if not self._batched:
-            from twisted.internet import reactor
-
-            reactor.callLater(BATCH_WINDOW, self._flush_batched)
         self._batched.append((work, args, kwargs, future))
+        reactor = sys.modules.get("twisted.internet.reactor")  # not imported here: that would install one
+        if reactor is None or not reactor.running:  # no reactor to wait in (a test, a shutdown): now
+            self._flush_batched()
+        elif len(self._batched) == 1:
+            reactor.callLater(BATCH_WINDOW, self._flush_batched)
         return future
 
     def _flush_batched(self) -> None:

@@ -52,7 +52,7 @@ def test_daemon_runs_a_cycle_and_stops_on_sigterm(tmp_path, stop_during_crawl):
         base = world.site.base_url.rstrip("/")
         sources = {"xinhua_english": {"kind": "feed", "start_urls": [f"{base}/xinhua_english/feed.xml"]}}
         if stop_during_crawl:
-            sources = {"slowsite": {"kind": "feed", "start_urls": [f"{base}/slow/feed.xml?delay=3"]}}
+            sources = {"slowsite": {"kind": "feed", "start_urls": [f"{base}/slow/feed.xml?delay=10"]}}
         world.config_dir = write_config(tmp_path / "config", {
             "database_url": f"sqlite:///{db}",
             "schedule": {"interval": "1h", "delivery_interval": "1s"},
@@ -64,8 +64,10 @@ def test_daemon_runs_a_cycle_and_stops_on_sigterm(tmp_path, stop_during_crawl):
                                 stderr=subprocess.STDOUT, text=True)
         lines, seen = _reader(proc), []
         try:
-            needle = "crawl slowsite: starting" if stop_during_crawl else "crawl xinhua_english: ok"
+            needle = "newsmon daemon running" if stop_during_crawl else "crawl xinhua_english: ok"
             assert _wait_for(lines, needle, seen, timeout=60), "\n".join(seen)
+            if stop_during_crawl:  # the worker starts and the check begins; its feed answers after 10 s
+                time.sleep(5)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0, "\n".join(seen)
         finally:

@@ -134,7 +134,7 @@ def make_spider(config_factory, migrated_sqlite):
         crawler = get_crawler(cls, build_settings(config))
         spider = cls.from_crawler(crawler, source=config.sources[name])
         crawler.spider = spider
-        asyncio.run(runlog_of(spider).spider_opened(spider))
+        runlog_of(spider).spider_opened(spider)
         return spider
 
     yield make

@@ -38,7 +38,7 @@ def crawl(config_factory, migrated_sqlite):
     crawler.spider = spider
     # The RunLog Scrapy built from the EXTENSIONS setting, its signal handlers connected.
     runlog = next(ext for ext in crawler.extensions.middlewares if isinstance(ext, RunLog))
-    asyncio.run(runlog.spider_opened(spider))
+    runlog.spider_opened(spider)
     yield crawler, spider, runlog, context
     context.close()
     set_context(None)
