@@ -233,6 +233,8 @@ class Dispatcher:
             why = f"crawl worker {worker.pid} died ({worker.death_note(worker.exit_code)})"
         else:
             why = f"crawl worker {worker.pid}: {why}"
+        if worker.restart_delay:
+            why += f"; the next worker starts in {worker.restart_delay:g}s"
         if lost or not self.stopping.is_set():
             self.echo(f"{why}; {len(lost)} check(s) it held go back in line" if lost else why)
         self._requeue_lost(lost, f"{why}; the source is checked again")
@@ -278,11 +280,10 @@ class Dispatcher:
                 f"{self.workers.held()} running")
         self.echo(line)
         if lag.overdue:
-            message = (f"schedule lag: {lag.overdue} source(s) overdue, the oldest {lag.oldest_source} by "
-                       f"{lag.oldest_seconds:.0f}s; the checks due outrun crawl.parallel_sources="
-                       f"{self.config.crawl.parallel_sources} across crawl.workers={self.config.crawl.workers}")
-            self.echo(message)
-            log.warning(message)
+            self.echo(f"schedule lag: {lag.overdue} source(s) overdue, the oldest {lag.oldest_source} by "
+                      f"{lag.oldest_seconds:.0f}s: more checks fall due than the workers finish (crawl.workers="
+                      f"{self.config.crawl.workers}, crawl.parallel_sources={self.config.crawl.parallel_sources}); "
+                      "add workers, or lengthen the intervals")
 
     # --- stopping -----------------------------------------------------------------------------------
 

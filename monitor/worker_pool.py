@@ -36,6 +36,8 @@ from monitor.crawl_protocol import (
 )
 from monitor.process_group import signal_group, wait_exited
 
+EARLY_DEATH = 30.0  # seconds: a worker dying sooner than this may die again at once
+RESPAWN_BACKOFF_MAX = 60.0
 OUTPUT_WAIT = 5.0  # seconds to wait for a killed worker's last lines to be read
 STDERR_KEPT = 50  # lines of a worker's stderr kept to explain its death
 log = logging.getLogger("newsmon.workers")
@@ -65,6 +67,8 @@ class WorkerProcess:
         self.retiring = False
         self.checks_done = 0
         self.exit_code: int | None = None  # once killed and reaped
+        self.restart_delay = 0.0  # how long its slot waits for a new worker, once it is gone
+        self.started_at = time.monotonic()
         self.last_heard = time.monotonic()
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_KEPT)
         env = dict(os.environ)
@@ -169,16 +173,32 @@ class WorkerSet:
         self.live: dict[int, WorkerProcess] = {}  # slot -> the worker taking its new checks
         self.retired: list[WorkerProcess] = []  # finishing what they hold
         self.started = 0
+        # A worker that dies soon after it started (a broken config, an import error) would be restarted
+        # in a tight loop: its slot waits, doubling up to RESPAWN_BACKOFF_MAX, while that goes on.
+        self._backoff: dict[int, float] = {}
+        self._not_before: dict[int, float] = {}
 
     def all(self) -> Iterator[WorkerProcess]:
         yield from self.live.values()
         yield from self.retired
 
     def ensure_running(self) -> None:
+        """Start a worker in every empty slot whose restart is not being held back."""
+        now = time.monotonic()
         for slot in range(self.slots):
-            if slot not in self.live:
-                self.live[slot] = WorkerProcess(self.config, slot, self.events)
-                self.started += 1
+            if slot in self.live or now < self._not_before.get(slot, 0.0):
+                continue
+            self.live[slot] = WorkerProcess(self.config, slot, self.events)
+            self.started += 1
+
+    def _hold_back(self, worker: WorkerProcess) -> float:
+        """After an unplanned death: how long its slot waits before the next start."""
+        lived = time.monotonic() - worker.started_at
+        previous = self._backoff.get(worker.slot, 0.0)
+        backoff = 0.0 if lived > EARLY_DEATH else min(RESPAWN_BACKOFF_MAX, max(1.0, 2 * previous))
+        self._backoff[worker.slot] = backoff
+        self._not_before[worker.slot] = time.monotonic() + backoff
+        return backoff
 
     def free_capacity(self, slot: int) -> int:
         worker = self.live.get(slot)
@@ -198,6 +218,7 @@ class WorkerSet:
         worker.finish_reading(OUTPUT_WAIT)
         if self.live.get(worker.slot) is worker:
             del self.live[worker.slot]
+            worker.restart_delay = self._hold_back(worker)
         if worker in self.retired:
             self.retired.remove(worker)
 

@@ -250,3 +250,30 @@ def test_restart_mid_cycle_keeps_each_sources_rhythm(tmp_path, marker):
             gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
             assert max(gaps) < 2 * interval + 2, (source, gaps)
         _assert_never_twice_at_once(daemon.runs())
+
+
+@pytest.mark.parametrize(("limit", "reason"), [
+    pytest.param({"worker_max_checks": 3}, "checks done (crawl.worker_max_checks)", id="max checks"),
+    pytest.param({"worker_max_memory": 64}, "MiB resident (crawl.worker_max_memory", id="max memory"),
+])
+def test_worker_retires_at_its_limit_and_a_fresh_one_takes_over(tmp_path, marker, limit, reason):
+    with FeedFarm(feeds=2, hosts=2) as farm:
+        for feed in range(2):
+            farm.publish(feed)
+        sources = {f"farm{n}": {"kind": "feed", "start_urls": [farm.feed_url(n)], "interval": "1s"} for n in range(2)}
+        daemon = Daemon(tmp_path, _config(tmp_path, sources, **limit), marker)
+        try:
+            daemon.start()
+            first = daemon.wait_for_line("retiring (")
+            assert reason in first, first
+            retired_pid = int(first.split("crawl worker ")[1].split()[0])
+            wait_until(lambda: daemon.workers() and retired_pid not in daemon.workers(), timeout=60)
+            checked = sum(farm.checks.values())
+            wait_until(lambda: sum(farm.checks.values()) >= checked + 4, timeout=60)  # the fresh worker checks on
+            assert daemon.stop() == 0, daemon.output()
+        finally:
+            daemon.kill_everything()
+        runs = daemon.runs()
+        assert runs and all(status == "ok" for _s, status, *_ in runs), runs  # no check lost to a retirement
+        _assert_never_twice_at_once(runs)
+        assert "died" not in daemon.output()
