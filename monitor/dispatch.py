@@ -227,9 +227,16 @@ class Dispatcher:
         if worker not in list(self.workers.all()):
             return  # already handled (its exit event after we killed it)
         lost = self._remove(worker)
+        if why is None and worker.exit_code == 0:
+            # A clean exit (retired, or told to stop by someone else): it reported every check it
+            # started, so what it still holds reached it too late to start: hand those out again.
+            for assignment in lost:
+                self.busy_hosts[self.hosts[assignment.source]] -= 1
+                self.queue.put(assignment.source, assignment.due)
+            if not worker.retiring:
+                self.echo(f"crawl worker {worker.pid} stopped; starting another")
+            return
         if why is None:
-            if not lost and worker.retiring:
-                return  # a retired worker that finished its checks and exited, as it should
             why = f"crawl worker {worker.pid} died ({worker.death_note(worker.exit_code)})"
         else:
             why = f"crawl worker {worker.pid}: {why}"
