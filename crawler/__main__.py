@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(config.sources))})",
                   file=sys.stderr)
             return 2
-        sessions = session_factory(make_engine(config.database_url))
+        sessions = session_factory(make_engine(config.database_url, config.database_pool))
     except NewsmonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

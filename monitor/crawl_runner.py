@@ -165,7 +165,7 @@ def _record_missing(config: NewsmonConfig, sources: Sequence[str], outcome: Craw
     else:
         last = outcome.stderr_tail.splitlines()[-1] if outcome.stderr_tail else "no output"
         reason = f"crawl process exited with code {outcome.exit_code} before finishing: {last}"
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, config.database_pool)
     try:
         with session_scope(session_factory(engine)) as session:
             for source in missing:

@@ -113,22 +113,25 @@ class Outbox:
         return released
 
     def deliver_due(self) -> DeliverySummary:
+        """Up to delivery.batch_size due alerts, each claimed just before it is sent (concurrent
+        passes, here or on other machines, take different ones), each attempted once a pass."""
         summary = DeliverySummary()
         self.release_abandoned_claims()
-        with session_scope(self.sessions) as session:
-            due = repo.due_alert_ids(session, repo.utcnow(), self.config.delivery.batch_size)
-        for alert_id in due:
-            self._deliver_one(alert_id, summary)
+        owner = str(this_process())
+        attempted: list[int] = []
+        while len(attempted) < self.config.delivery.batch_size:
+            with session_scope(self.sessions) as session:
+                alert = repo.claim_next_alert(session, repo.utcnow(), owner=owner, lease=self.lease,
+                                              exclude=attempted)
+                if alert is None:
+                    break  # nothing due, or the other passes have the rest
+                claimed = (alert.id, alert.channel, message_for(session, alert))
+            attempted.append(claimed[0])
+            self._send_claimed(*claimed, owner, summary)
         return summary
 
-    def _deliver_one(self, alert_id: int, summary: DeliverySummary) -> None:
-        owner = str(this_process())
-        with session_scope(self.sessions) as session:
-            alert = repo.claim_alert(session, alert_id, repo.utcnow(), owner=owner, lease=self.lease)
-            if alert is None:
-                return  # another pass has it
-            message = message_for(session, alert)
-            channel_name = alert.channel
+    def _send_claimed(self, alert_id: int, channel_name: str, message: AlertMessage, owner: str,
+                      summary: DeliverySummary) -> None:
         error: DeliveryError | None = None
         note: str | None = None
         try:

@@ -13,7 +13,7 @@ from monitor.store.session import make_engine, schema_is_current, session_factor
 
 def open_archive(config: NewsmonConfig) -> tuple[Engine, sessionmaker[Session]]:
     """The archive, refusing one that `newsmon init` has not brought up to date."""
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, config.database_pool)
     try:
         current = schema_is_current(engine)
     except SQLAlchemyError as exc:

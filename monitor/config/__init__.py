@@ -12,6 +12,7 @@ from monitor.config.model import (
     DEFAULT_DATABASE_URL,
     DEFAULT_USER_AGENT,
     CrawlConfig,
+    DatabasePoolConfig,
     DeliveryConfig,
     NewsmonConfig,
     QueryConfig,
@@ -22,7 +23,8 @@ from monitor.config.model import (
 from monitor.config.sources import ExtractHints, SourceConfig
 
 __all__ = [
-    "DEFAULT_DATABASE_URL", "DEFAULT_USER_AGENT", "ChannelConfig", "CrawlConfig", "DeliveryConfig", "Duration",
+    "DEFAULT_DATABASE_URL", "DEFAULT_USER_AGENT", "ChannelConfig", "CrawlConfig", "DatabasePoolConfig", "DeliveryConfig",
+    "Duration",
     "EmailChannelConfig", "ExtractHints", "NewsmonConfig", "QueryConfig", "RetentionConfig", "RuleConfig",
     "ScheduleConfig", "SourceConfig", "WebhookChannelConfig", "load_config", "parse_duration", "resolve_config_dir",
 ]

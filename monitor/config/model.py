@@ -31,6 +31,17 @@ class ScheduleConfig(Strict):
     lag_report_every: Duration = 60.0
 
 
+class DatabasePoolConfig(Strict):
+    """The connection pool each newsmon process keeps to a PostgreSQL archive (SQLAlchemy's
+    QueuePool). Every daemon, crawl worker and command has its own: size the server's
+    max_connections for (size + max_overflow) x processes."""
+
+    size: int = Field(5, ge=1)  # connections kept open
+    max_overflow: int = Field(10, ge=0)  # extra connections opened under load, closed when returned
+    timeout: Duration = 30.0  # waiting for a free connection longer than this is an error
+    recycle: Duration = 1800.0  # connections older than this are replaced (servers and proxies drop idle ones)
+
+
 class DeliveryConfig(Strict):
     max_attempts: int = Field(8, ge=1)
     backoff: Duration = 30.0  # first retry delay; doubles each attempt
@@ -91,6 +102,7 @@ class NewsmonConfig(Strict):
     database_url: str = DEFAULT_DATABASE_URL
     # Optional separate login for `newsmon query` (an analyst's, able only to read the archive).
     query_database_url: str | None = None
+    database_pool: DatabasePoolConfig = Field(default_factory=DatabasePoolConfig)
     redis_url: str | None = None
     # Environment variables whose values are not secret: not masked in output, logs and the archive.
     public_env: list[str] = Field(default_factory=list)

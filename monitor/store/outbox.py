@@ -6,7 +6,7 @@ The delivery logic around them (retries, leases, channels) is monitor.outbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -53,6 +53,35 @@ def claim_alert(session: Session, alert_id: int, now: datetime, *, owner: str,
     if not claimed:
         return None
     return session.get(Alert, alert_id, populate_existing=True)
+
+
+def claim_next_alert(session: Session, now: datetime, *, owner: str, lease: timedelta,
+                     exclude: Collection[int] = ()) -> Alert | None:
+    """The oldest due alert not in `exclude`, claimed as `claim_alert` does; None when none is due.
+
+    On PostgreSQL one statement takes it with FOR UPDATE SKIP LOCKED: delivery passes on other
+    processes or machines each get a different row, without waiting on each other's row locks or
+    all racing for the same one. SQLite has one writer at a time: the oldest due row is claimed by
+    compare-and-set, and when another pass got it first, the next one is tried."""
+    due = select(Alert.id).where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+    if exclude:
+        due = due.where(Alert.id.not_in(list(exclude)))
+    due = due.order_by(Alert.next_attempt_at, Alert.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        alert_id = session.execute(
+            update(Alert).where(Alert.id == due.with_for_update(skip_locked=True).scalar_subquery())
+            .values(status=AlertStatus.SENDING, attempts=Alert.attempts + 1, claimed_by=owner,
+                    claimed_until=now + lease)
+            .returning(Alert.id)
+        ).scalar()
+        return session.get(Alert, alert_id, populate_existing=True) if alert_id is not None else None
+    lost: list[int] = []
+    while (alert_id := session.scalar(due.where(Alert.id.not_in(lost)) if lost else due)) is not None:
+        alert = claim_alert(session, alert_id, now, owner=owner, lease=lease)
+        if alert is not None:
+            return alert
+        lost.append(alert_id)  # another pass claimed it between our read and our update
+    return None
 
 
 def claim_owners(session: Session) -> list[str | None]:

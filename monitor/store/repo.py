@@ -51,6 +51,7 @@ from monitor.store.crawl_state import (
 from monitor.store.outbox import (
     alert_counts,
     claim_alert,
+    claim_next_alert,
     claim_owners,
     due_alert_ids,
     enqueue_alert,
@@ -73,13 +74,14 @@ from monitor.store.stories import (
 )
 
 __all__ = [
-    "ArchiveSize", "ScheduleRow", "SourceStatus", "add_article", "add_articles", "add_bands", "alert_counts", "archive_size",
-    "article_by_canonical_url", "articles_since", "claim_alert", "claim_owners", "close_abandoned_runs", "count_template_lines",
-    "due_alert_ids", "end_unreported_check", "enqueue_alert", "find_duplicate", "finish_run", "forget_seen_urls", "join_story",
-    "known_canonical_urls", "last_run_at", "learned_boilerplate", "list_alerts", "lock_story_assignment",
-    "mark_alert_failed", "mark_alert_sent", "mark_matched", "mark_throttled", "new_delivery_key", "new_story",
-    "prune_article_text", "recent_errors", "record_fetch_error", "record_revision", "record_source_failure",
-    "release_claims", "remember_url", "requeue_alert", "save_validators", "schedule_rows", "source_statuses", "start_run",
-    "story_alerted", "story_candidates", "story_outlets", "throttled_until", "touch_checked",
-    "unmatched_articles", "utcnow", "validators_for",
+    "ArchiveSize", "ScheduleRow", "SourceStatus", "add_article", "add_articles", "add_bands", "alert_counts",
+    "archive_size", "article_by_canonical_url", "articles_since", "claim_alert", "claim_next_alert", "claim_owners",
+    "close_abandoned_runs", "count_template_lines", "due_alert_ids", "end_unreported_check", "enqueue_alert",
+    "find_duplicate", "finish_run", "forget_seen_urls", "join_story", "known_canonical_urls", "last_run_at",
+    "learned_boilerplate", "list_alerts", "lock_story_assignment", "mark_alert_failed", "mark_alert_sent",
+    "mark_matched", "mark_throttled", "new_delivery_key", "new_story", "prune_article_text", "recent_errors",
+    "record_fetch_error", "record_revision", "record_source_failure", "release_claims", "remember_url",
+    "requeue_alert", "save_validators", "schedule_rows", "source_statuses", "start_run", "story_alerted",
+    "story_candidates", "story_outlets", "throttled_until", "touch_checked", "unmatched_articles", "utcnow",
+    "validators_for",
 ]

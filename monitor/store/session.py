@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from monitor import redaction
+from monitor.config.model import DatabasePoolConfig
 from monitor.errors import ArchiveError
 from monitor.extras import require_database_driver
 
@@ -98,15 +99,24 @@ def _use_wal(cursor) -> None:
             time.sleep(0.05)
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, pool: DatabasePoolConfig | None = None) -> Engine:
+    """An engine on the archive; `pool` (database_pool in newsmon.yaml) sizes the connection
+    pool of a server database. SQLite files keep SQLAlchemy's defaults."""
     url = _parse_url(database_url)
     path = _sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     require_database_driver(url.get_backend_name())
+    server = url.get_backend_name() != "sqlite"
+    options: dict = {}
+    if server:
+        pool = pool or DatabasePoolConfig()
+        # Pinging before each checkout finds connections the server (or a restart) dropped and replaces
+        # them, so a daemon outlives a database restart; recycle retires old ones before a proxy does.
+        options = dict(pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow,
+                       pool_timeout=pool.timeout, pool_recycle=int(pool.recycle))
     try:
-        # Pinging before each checkout guards against dropped server connections; a SQLite file has none.
-        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+        engine = create_engine(url, **options)
     except (SQLAlchemyError, ImportError) as exc:
         raise ArchiveError(f"cannot open archive {url.render_as_string(hide_password=True)}: {exc}") from None
     if url.get_backend_name() == "sqlite":

@@ -140,3 +140,40 @@ def test_migration_gives_existing_alerts_fresh_keys_and_old_claims_a_lease(archi
     assert len({a.delivery_key for a in rows.values()}) == 3 and all(a.delivery_key for a in rows.values())
     assert rows["sending"].claimed_by is None and rows["sending"].claimed_until > now + timedelta(minutes=14)
     assert rows["pending"].claimed_until is None
+
+
+def test_claim_next_takes_the_oldest_due_and_skips_the_excluded(archive_url):
+    sessions = session_factory(make_engine(archive_url))
+    queue_alerts(sessions, 3, ["hook"])
+    now = repo.utcnow()
+    taken = []
+    with session_scope(sessions) as s:
+        while (alert := repo.claim_next_alert(s, now, owner="h:1:a", lease=LEASE, exclude=[2])) is not None:
+            taken.append((alert.id, alert.status, alert.attempts, alert.claimed_by))
+    assert taken == [(1, "sending", 1, "h:1:a"), (3, "sending", 1, "h:1:a")]
+    with session_scope(sessions) as s:  # not due yet: nothing to claim
+        assert repo.claim_next_alert(s, now - timedelta(hours=1), owner="h:1:a", lease=LEASE) is None
+    sessions.kw["bind"].dispose()
+
+
+def test_concurrent_claims_on_postgresql_skip_locked_rows_instead_of_waiting(request):
+    """Two passes in open transactions: the second takes the next row at once (SKIP LOCKED),
+    neither waits on the other's lock nor takes the same alert."""
+    url = request.getfixturevalue("postgres_url")
+    migrate(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    queue_alerts(sessions, 2, ["hook"])
+    now = repo.utcnow()
+    first, second = sessions(), sessions()
+    try:
+        second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # waiting on a lock would fail, not hang
+        a = repo.claim_next_alert(first, now, owner="h:1:a", lease=LEASE)
+        b = repo.claim_next_alert(second, now, owner="h:2:b", lease=LEASE)
+        assert a is not None and b is not None and {a.id, b.id} == {1, 2}
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()
