@@ -11,15 +11,12 @@ from monitor.store.models import Alert
 from monitor.store.session import make_engine, migrate, schema_is_current, session_factory, session_scope
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def sessions(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate(url)
-    migrate(url)  # idempotent
-    engine = make_engine(url)
+@pytest.fixture
+def sessions(archive_url):
+    """Sessions on a migrated archive (SQLite file or fresh PostgreSQL database); the engine is disposed
+    afterwards, so the test's PostgreSQL database can be dropped."""
+    migrate(archive_url)  # a second migration is a no-op
+    engine = make_engine(archive_url)
     assert schema_is_current(engine)
     yield session_factory(engine)
     engine.dispose()
