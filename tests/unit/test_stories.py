@@ -68,12 +68,15 @@ def archive(archive_url):
 
 def _store(url: str, n: int, source: str, text: str) -> tuple[int, int]:
     """One article stored the way the crawl's writer stores a batch: (article id, story id)."""
-    sessions = session_factory(make_engine(url))
-    with session_scope(sessions) as session:
-        stored = store_in_stories(session, [dict(
-            minhash=minhash(text), url=f"http://{source}/{n}", canonical_url=f"http://{source}/{n}", source=source,
-            title=f"t{n}", text=text, content_hash=f"h{n}-{source}", fetched_at=repo.utcnow())])
-        return tuple(stored[f"http://{source}/{n}"])
+    engine = make_engine(url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            stored = store_in_stories(session, [dict(
+                minhash=minhash(text), url=f"http://{source}/{n}", canonical_url=f"http://{source}/{n}",
+                source=source, title=f"t{n}", text=text, content_hash=f"h{n}-{source}", fetched_at=repo.utcnow())])
+            return tuple(stored[f"http://{source}/{n}"])
+    finally:
+        engine.dispose()  # a PostgreSQL test database cannot be dropped while a connection is open
 
 
 def test_articles_group_into_stories_with_outlet_counts(archive):
@@ -81,8 +84,8 @@ def test_articles_group_into_stories_with_outlet_counts(archive):
     _store(archive, 2, "wordpress", rewrite(TEXTS["004"], 0.08))
     _store(archive, 3, "farm", reorder(TEXTS["004"]))
     _store(archive, 4, "farm", TEXTS["003"])
-    sessions = session_factory(make_engine(archive))
-    with session_scope(sessions) as s:
+    engine = make_engine(archive)
+    with session_scope(session_factory(engine)) as s:
         stories = {st.id: st for st in s.query(Story)}
         by_url = {a.canonical_url: a.story_id for a in s.query(Article)}
         assert by_url["http://xinhua/1"] == by_url["http://wordpress/2"] == by_url["http://farm/3"]
@@ -91,6 +94,7 @@ def test_articles_group_into_stories_with_outlet_counts(archive):
         assert (story.article_count, story.outlet_count) == (3, 3)
         assert story.first_article_id == s.query(Article).filter_by(canonical_url="http://xinhua/1").one().id
         assert repo.story_outlets(s, story.id, except_source="xinhua") == ["wordpress", "farm"]
+    engine.dispose()
 
 
 def _racer(url: str, n: int, barrier, results) -> None:
@@ -109,7 +113,8 @@ def test_concurrent_writers_of_one_story_make_one_story(archive):
         assert w.exitcode == 0
     stories = {results.get(timeout=5)[1] for _ in workers}
     assert len(stories) == 1
-    sessions = session_factory(make_engine(archive))
-    with session_scope(sessions) as s:
+    engine = make_engine(archive)
+    with session_scope(session_factory(engine)) as s:
         assert s.query(Story).count() == 1
         assert s.query(Story).one().article_count == 4
+    engine.dispose()
