@@ -277,3 +277,27 @@ def test_worker_retires_at_its_limit_and_a_fresh_one_takes_over(tmp_path, marker
         assert runs and [r for r in runs if r[1] != "ok"] == [], daemon.output()  # no check lost to a retirement
         _assert_never_twice_at_once(runs)
         assert "died" not in daemon.output()
+
+
+def test_two_workers_share_the_sources_and_one_dying_leaves_the_other_working(tmp_path, marker):
+    feeds = 10
+    with FeedFarm(feeds=feeds, hosts=10) as farm:
+        for feed in range(feeds):
+            farm.publish(feed)
+        sources = {f"f{n}": {"kind": "feed", "start_urls": [farm.feed_url(n)], "interval": "1s"} for n in range(feeds)}
+        daemon = Daemon(tmp_path, _config(tmp_path, sources, workers=2), marker)
+        try:
+            daemon.start()
+            wait_until(lambda: len(daemon.workers()) == 2 and min(farm.checks[n] for n in range(feeds)) >= 2,
+                       timeout=60)
+            victim = daemon.workers()[0]
+            os.kill(victim, signal.SIGKILL)
+            daemon.wait_for_line(f"crawl worker {victim} died")
+            before = [farm.checks[n] for n in range(feeds)]
+            wait_until(lambda: all(farm.checks[n] >= before[n] + 2 for n in range(feeds)), timeout=60)
+            assert len(daemon.workers()) == 2 and victim not in daemon.workers()
+            assert daemon.stop() == 0, daemon.output()
+        finally:
+            daemon.kill_everything()
+        _assert_never_twice_at_once(daemon.runs())
+        assert not marked_processes(marker), describe(marked_processes(marker))
