@@ -95,12 +95,13 @@ def tree_memory(root: int) -> tuple[int, int]:
 
 # --- one size ------------------------------------------------------------------------------------------------------
 
-def write_config(config: Path, farm: FeedFarm, n: int, interval: float) -> None:
+def write_config(config: Path, farm: FeedFarm, n: int, interval: float, workers: int = 1) -> None:
     """JSON is YAML: newsmon.yaml and one sources/feed_NNNNN.yaml a feed, as tests/helpers/config.py writes them."""
     (config / "sources").mkdir(parents=True)
     (config / "newsmon.yaml").write_text(json.dumps({
         "database_url": f"sqlite:///{config.parent / 'archive.sqlite3'}",
-        "schedule": {"interval": f"{interval:g}s"}, "crawl": {"autothrottle": False}}), encoding="utf-8")
+        "schedule": {"interval": f"{interval:g}s"}, "crawl": {"autothrottle": False, "workers": workers}}),
+        encoding="utf-8")
     for i in range(n):
         (config / "sources" / f"{source_name(i)}.yaml").write_text(
             json.dumps({"kind": "feed", "start_urls": [farm.feed_url(i)]}), encoding="utf-8")
@@ -196,10 +197,10 @@ def crawl_alone(config: Path) -> dict:
     return {"exit": out.returncode, "cpu": cpu, "wall": wall, "error": out.stderr.strip().splitlines()[-1:]}
 
 
-def run_size(n: int, minutes: float, interval: float, work: Path) -> dict:
+def run_size(n: int, minutes: float, interval: float, work: Path, workers: int = 1) -> dict:
     config, db, log_path = work / "config", work / "archive.sqlite3", work / "daemon.log"
     with FeedFarm(feeds=n, hosts=30) as farm:
-        write_config(config, farm, n, interval)
+        write_config(config, farm, n, interval, workers)
         subprocess.run(NEWSMON + ["--config", str(config), "init"], check=True, capture_output=True, env=ENV, cwd=ROOT)
         for i in range(n):
             farm.publish(i)
@@ -238,7 +239,7 @@ def run_size(n: int, minutes: float, interval: float, work: Path) -> dict:
         completed = sum(per_source)
         cpu = m["cpu_end"] - m["cpu_start"]
         return {
-            "sources": n, "interval": interval, "window": minutes * 60, "scheduled": round(n * minutes * 60 / interval),
+            "sources": n, "workers": workers, "interval": interval, "window": minutes * 60, "scheduled": round(n * minutes * 60 / interval),
             "completed": completed, "gaps": check_gaps(db, n, started, stopped, 2 * interval),
             "per_source": {"min": min(per_source), "median": statistics.median(per_source), "max": max(per_source)},
             "cpu_seconds": cpu, "cpu_per_check": cpu / completed if completed else None,
@@ -251,7 +252,7 @@ def run_size(n: int, minutes: float, interval: float, work: Path) -> dict:
 
 def report(r: dict) -> None:
     mb, cores = 1 << 20, os.cpu_count() or 1
-    print(f"N={r['sources']} sources, interval {r['interval']:g}s, window {r['window']:g}s")
+    print(f"N={r['sources']} sources, {r.get('workers', 1)} crawl worker(s), interval {r['interval']:g}s, window {r['window']:g}s")
     print(f"  scheduled checks   {r['scheduled']}   completed {r['completed']} "
           f"({100 * r['completed'] / max(1, r['scheduled']):.1f}%)   late gaps (>2x interval, whole run) "
           f"{r['gaps']['late']}, largest gap {r['gaps']['largest']:.1f}s")
@@ -297,13 +298,14 @@ def main() -> int:
     parser.add_argument("--sources", type=int, nargs="+", default=[1000, 5000], metavar="N")
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the measured window")
     parser.add_argument("--interval", type=float, default=60.0, help="schedule.interval in seconds")
+    parser.add_argument("--workers", type=int, default=1, help="crawl.workers for the daemon")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directories (config, archive, log)")
     args = parser.parse_args()
     results = []
     for n in args.sources:
         work = Path(tempfile.mkdtemp(prefix=f"newsmon-scale-{n}-"))
-        results.append(run_size(n, args.minutes, args.interval, work))
+        results.append(run_size(n, args.minutes, args.interval, work, args.workers))
         report(results[-1])
         if args.keep:
             print(f"  kept               {work}")
