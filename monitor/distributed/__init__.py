@@ -1,0 +1,1 @@
+"""Redis-backed pieces for crawling on many machines."""
