@@ -7,6 +7,7 @@ except under CI=true, where an absent service fails the run.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,26 @@ def postgres_url() -> Iterator[str]:
 def redis_url() -> str:
     need_service("Redis", "127.0.0.1", 6379)
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_client(redis_url: str):
+    """A client on the test database of the real Redis, closed afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client) -> Iterator[str]:
+    """A key prefix of this test's own: every key under it is deleted afterwards."""
+    prefix = f"test-newsmon:{uuid.uuid4().hex}"
+    yield prefix
+    keys = list(redis_client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        redis_client.delete(*keys)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
 
 from monitor.distributed.reliable_queue import ReliableQueue
 
@@ -24,28 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def client(redis_url):
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
+def client(redis_client):
+    return redis_client
 
 
 @pytest.fixture
-def make_queue(client):
-    """ReliableQueue(lease=...) on a fresh, unique name; every key of every name is deleted afterwards."""
-    names = []
+def make_queue(client, redis_prefix):
+    """ReliableQueue(lease=...) on a fresh, unique name under this test's key prefix (deleted afterwards)."""
 
     def make(lease: float = 30.0, name: str | None = None) -> ReliableQueue:
-        if name is None:
-            name = f"test-rq-{uuid.uuid4().hex}"
-            names.append(name)
-        return ReliableQueue(client, name, lease=lease)
+        return ReliableQueue(client, name or f"{redis_prefix}:rq-{uuid.uuid4().hex[:8]}", lease=lease)
 
-    yield make
-    for name in names:
-        keys = list(client.scan_iter(match=f"{name}:*"))
-        if keys:
-            client.delete(*keys)
+    return make
 
 
 def everything(q: ReliableQueue) -> Counter:
