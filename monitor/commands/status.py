@@ -171,7 +171,7 @@ def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], count
               f"{lag.oldest_overdue_source} by {_age(now - timedelta(seconds=lag.max_lag_seconds), now)[:-4]}")
     else:
         print(f"\nschedule: {lag.sources} sources, none overdue"
-              + (f" ({lag.never_scheduled} not scheduled yet: the daemon has not run since they were added)"
+              + (f" ({lag.never_scheduled} not scheduled yet: no check of them by `newsmon run` has finished)"
                  if lag.never_scheduled else ""))
     print("alerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     on_disk = f"{size.bytes / 1_048_576:.1f} MB, " if size.bytes is not None else ""
