@@ -61,6 +61,8 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         # HTTP errors are retried with backoff by RetryAfterMiddleware; Scrapy's retry keeps network errors.
         "RETRY_HTTP_CODES": [],
         "NEWSMON_ROBOTS_TXT_TTL": crawl.robots_txt_ttl,
+        # What crawler.dupefilter.ExpiringRedisDupeFilter forgets after (scrapy-redis's own filter never does).
+        "NEWSMON_SEEN_URL_RETENTION": crawl.seen_url_retention,
         # One check of one source (a crawler) is closed after this; its result says so.
         "CLOSESPIDER_TIMEOUT": crawl.check_timeout,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",

@@ -305,3 +305,14 @@ def test_a_spiders_custom_settings_stay_in_its_crawler(settings):
     second = Crawler(PlainSpider, settings)
     assert snapshot(second.settings) == before
     assert "x.Middleware" not in second.settings.getdict("DOWNLOADER_MIDDLEWARES")
+
+
+def test_settings_carry_the_config_durations_newsmon_components_read(tmp_path):
+    from crawler.dupefilter import RETENTION_SETTING
+
+    config = load_config(write_config(tmp_path, {"crawl": {"seen_url_retention": "7d", "robots_txt_ttl": "2h",
+                                                           "check_timeout": "5m"}}), {})
+    settings = CrawlSettings(build_settings(config))
+    assert settings.getfloat(RETENTION_SETTING) == 7 * 86400
+    assert settings.getfloat("NEWSMON_ROBOTS_TXT_TTL") == 7200
+    assert settings.getfloat("CLOSESPIDER_TIMEOUT") == 300
