@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import NewsmonConfig
+from monitor.process_group import wait_exited
 from monitor.schedule import DueQueue, first_due, next_due
 from monitor.statuses import RunStatus
 from monitor.store import repo
@@ -53,6 +54,11 @@ def host_of(start_url: str) -> str:
     return (urlsplit(start_url).hostname or "").lower()
 
 
+def _slot_of(host: str, slots: int) -> int:
+    digest = hashlib.blake2b(host.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % slots
+
+
 class Dispatcher:
     def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session], *, echo: Callable[[str], None],
                  on_new_articles: Callable[[], None]):
@@ -68,9 +74,10 @@ class Dispatcher:
         self.busy_hosts: Counter[str] = Counter()
         self.per_host = config.crawl.concurrent_requests_per_domain
         self.tally = Tally()
-        self.total = Tally()
         self.stopping = threading.Event()
         self.hurry = threading.Event()  # a second signal: stop the running checks without waiting
+        # Each host's sources go to one worker slot (hashed once here: the dispatch loop asks often).
+        self.slots = {name: _slot_of(host, self.workers.slots) for name, host in self.hosts.items()}
         self._last_report = time.monotonic()
         self._check_number = 0
         self._thread: threading.Thread | None = None
@@ -98,10 +105,6 @@ class Dispatcher:
             if row is not None and row.throttled_until is not None and row.throttled_until > due:
                 due = row.throttled_until
             self.queue.put(name, due)
-
-    def slot_for(self, source: str) -> int:
-        digest = hashlib.blake2b(self.hosts[source].encode(), digest_size=4).digest()
-        return int.from_bytes(digest, "big") % self.workers.slots
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -140,11 +143,10 @@ class Dispatcher:
             return
 
         def can_take(source: str) -> bool:
-            slot = self.slot_for(source)
-            return room[slot] > 0 and self.busy_hosts[self.hosts[source]] < self.per_host
+            return room[self.slots[source]] > 0 and self.busy_hosts[self.hosts[source]] < self.per_host
 
         for due in self.queue.take(now, total_room, can_take):
-            slot = self.slot_for(due.source)
+            slot = self.slots[due.source]
             self._check_number += 1
             assignment = Assignment(check_id=f"{due.source}#{self._check_number}", source=due.source, due=due.due,
                                     started=now, handed_at=time.monotonic())
@@ -183,23 +185,21 @@ class Dispatcher:
         if assignment is None:
             log.warning("result for a check this daemon did not hand out: %s", result)
             return
-        self.busy_hosts[self.hosts[assignment.source]] -= 1
-        worker.checks_done += 1
-        source = self.sources[assignment.source]
         if result.get("refused"):  # the worker was stopping: the check goes to the next one
-            self.queue.put(assignment.source, assignment.due)
+            self._hand_back([assignment])
             return
+        self.busy_hosts[self.hosts[assignment.source]] -= 1
+        source = self.sources[assignment.source]
         throttled = result.get("throttled_until")
         self.queue.put(assignment.source, next_due(assignment.due, self.config.source_interval(source),
                                                    repo.utcnow(),
                                                    datetime.fromisoformat(throttled) if throttled else None))
         status = result.get("status")
         new = int(result.get("new_articles") or 0)
-        for tally in (self.tally, self.total):
-            tally.done += 1
-            tally.unchanged += int(bool(result.get("unchanged")) and not new)
-            tally.new_articles += new
-            tally.failed += int(status == RunStatus.FAILED)
+        self.tally.done += 1
+        self.tally.unchanged += int(bool(result.get("unchanged")) and not new)
+        self.tally.new_articles += new
+        self.tally.failed += int(status == RunStatus.FAILED)
         if new or status != RunStatus.OK:
             line = f"crawl {assignment.source}: {status}, {new} new articles"
             if result.get("error"):
@@ -230,9 +230,7 @@ class Dispatcher:
         if why is None and worker.exit_code == 0:
             # A clean exit (retired, or told to stop by someone else): it reported every check it
             # started, so what it still holds reached it too late to start: hand those out again.
-            for assignment in lost:
-                self.busy_hosts[self.hosts[assignment.source]] -= 1
-                self.queue.put(assignment.source, assignment.due)
+            self._hand_back(lost)
             if not worker.retiring:
                 self.echo(f"crawl worker {worker.pid} stopped; starting another")
             return
@@ -260,18 +258,22 @@ class Dispatcher:
             elif event.worker is not worker:
                 self.events.put(event)
 
+    def _hand_back(self, assignments: list[Assignment]) -> None:
+        """Checks that did not run: their sources wait again, due as before (first in line)."""
+        for assignment in assignments:
+            self.busy_hosts[self.hosts[assignment.source]] -= 1
+            self.queue.put(assignment.source, assignment.due)
+
     def _requeue_lost(self, lost: list[Assignment], message: str, *, status: RunStatus = RunStatus.FAILED) -> None:
+        """Checks lost with their worker: each recorded once (its run row says why), then handed back."""
         if not lost:
             return
         with session_scope(self.sessions) as session:
             for assignment in lost:
-                self.busy_hosts[self.hosts[assignment.source]] -= 1
                 repo.end_unreported_check(session, assignment.source, message, since=assignment.started,
                                           status=status)
-        for assignment in lost:
-            self.queue.put(assignment.source, assignment.due)  # due as before: first in line again
-            self.tally.lost += 1
-            self.total.lost += 1
+        self._hand_back(lost)
+        self.tally.lost += len(lost)
 
     # --- telling the operator ------------------------------------------------------------------
 
@@ -279,6 +281,8 @@ class Dispatcher:
         every = self.config.schedule.lag_report_every
         if time.monotonic() - self._last_report < every:
             return
+        # Each host's sources go to one worker slot (hashed once here: the dispatch loop asks often).
+        self.slots = {name: _slot_of(host, self.workers.slots) for name, host in self.hosts.items()}
         self._last_report = time.monotonic()
         t, self.tally = self.tally, Tally()
         lag = self.queue.lag(repo.utcnow())
@@ -311,7 +315,7 @@ class Dispatcher:
     def _kill_everything(self, message: str) -> None:
         for worker in list(self.workers.all()):
             if not worker.held:  # told to stop and holding nothing: it is on its way out
-                self._wait_exit(worker, 5.0)
+                wait_exited(worker.proc, 5.0)
             self._requeue_lost(self._remove(worker), message, status=RunStatus.INTERRUPTED)
 
     def _remove(self, worker: WorkerProcess) -> list[Assignment]:
@@ -320,12 +324,3 @@ class Dispatcher:
         self.workers.remove(worker)
         self._drain_results_of(worker)
         return worker.take_held()
-
-    @staticmethod
-    def _wait_exit(worker: WorkerProcess, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if worker.exited():
-                return True
-            time.sleep(0.05)
-        return False

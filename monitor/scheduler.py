@@ -24,7 +24,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerting import match_new_articles
@@ -42,7 +41,7 @@ RETENTION_EVERY = 6 * 3600
 
 
 class Daemon:
-    def __init__(self, config: NewsmonConfig, engine: Engine, sessions: sessionmaker[Session], echo=print):
+    def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session], echo=print):
         self.config = config
         self.sessions = sessions
         self.outbox = Outbox(config, sessions)

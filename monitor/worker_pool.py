@@ -27,7 +27,6 @@ from datetime import datetime
 
 from monitor.config import NewsmonConfig
 from monitor.crawl_protocol import (
-    HEARTBEAT_PREFIX,
     RESULT_PREFIX,
     RETIRING_PREFIX,
     STOP_COMMAND,
@@ -41,6 +40,7 @@ RESPAWN_BACKOFF_MAX = 60.0
 OUTPUT_WAIT = 5.0  # seconds to wait for a killed worker's last lines to be read
 STDERR_KEPT = 50  # lines of a worker's stderr kept to explain its death
 log = logging.getLogger("newsmon.workers")
+_EVENT_KINDS = {RESULT_PREFIX: "result", RETIRING_PREFIX: "retiring"}
 
 
 @dataclass
@@ -54,18 +54,17 @@ class Assignment:
 
 @dataclass
 class Event:
-    kind: str  # "result" | "heartbeat" | "retiring" | "exited"
+    kind: str  # "result" | "retiring" | "exited"
     worker: WorkerProcess
     payload: dict = field(default_factory=dict)
 
 
 class WorkerProcess:
     def __init__(self, config: NewsmonConfig, slot: int, events: queue.Queue[Event], *, log_level: str = "WARNING"):
-        self.slot = slot  # which hosts it serves (DaemonPool.slot_for)
+        self.slot = slot  # which hosts it serves (monitor.dispatch hashes each host to a slot)
         self.events = events
         self.held: dict[str, Assignment] = {}
         self.retiring = False
-        self.checks_done = 0
         self.exit_code: int | None = None  # once killed and reaped
         self.restart_delay = 0.0  # how long its slot waits for a new worker, once it is gone
         self.started_at = time.monotonic()
@@ -145,8 +144,9 @@ class WorkerProcess:
             if parsed is None:
                 continue  # progress for people; a served worker runs quiet
             prefix, payload = parsed
-            kind = {RESULT_PREFIX: "result", HEARTBEAT_PREFIX: "heartbeat", RETIRING_PREFIX: "retiring"}[prefix]
-            self.events.put(Event(kind, self, payload))
+            kind = _EVENT_KINDS.get(prefix)  # a heartbeat's only news is that a line came: last_heard, above
+            if kind is not None:
+                self.events.put(Event(kind, self, payload))
         self.events.put(Event("exited", self))
 
     def _read_stderr(self) -> None:
@@ -172,7 +172,6 @@ class WorkerSet:
         self.capacity = -(-config.crawl.parallel_sources // self.slots)  # checks at once per worker
         self.live: dict[int, WorkerProcess] = {}  # slot -> the worker taking its new checks
         self.retired: list[WorkerProcess] = []  # finishing what they hold
-        self.started = 0
         # A worker that dies soon after it started (a broken config, an import error) would be restarted
         # in a tight loop: its slot waits, doubling up to RESPAWN_BACKOFF_MAX, while that goes on.
         self._backoff: dict[int, float] = {}
@@ -189,7 +188,6 @@ class WorkerSet:
             if slot in self.live or now < self._not_before.get(slot, 0.0):
                 continue
             self.live[slot] = WorkerProcess(self.config, slot, self.events)
-            self.started += 1
 
     def _hold_back(self, worker: WorkerProcess) -> float:
         """After an unplanned death: how long its slot waits before the next start."""

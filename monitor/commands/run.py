@@ -12,5 +12,5 @@ from monitor.redaction import mask
 def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import Daemon  # APScheduler is loaded only by the command that needs it
 
-    engine, sessions = open_archive(config)
-    return Daemon(config, engine, sessions, echo=lambda line: print(mask(line), flush=True)).run()
+    _engine, sessions = open_archive(config)
+    return Daemon(config, sessions, echo=lambda line: print(mask(line), flush=True)).run()
