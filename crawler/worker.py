@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from scrapy.crawler import CrawlerProcess
 from twisted.internet import task
+from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext
 from crawler.progress import report_result
@@ -86,14 +87,7 @@ class CheckWorker:
             return
         self.running[check_id] = source
         done = self.process.crawl(spider_for(config), source=config, check_id=check_id, next_check_at=next_check_at)
-        done.addErrback(self._crawl_failed, source, check_id)
         done.addBoth(self._finished, check_id)
-
-    def _crawl_failed(self, failure, source: str, check_id: str) -> None:
-        """The crawler itself failed (a bug, a spider that would not start): this check's result says so."""
-        if check_id not in self.context.reported:
-            self._result_without_crawl(source, check_id, f"crawler failed: {failure.type.__name__}: "
-                                       f"{failure.getErrorMessage()}")
 
     def _result_without_crawl(self, source: str, check_id: str, error: str) -> None:
         """A RESULT for a check that produced none: recorded in the archive and reported."""
@@ -101,11 +95,15 @@ class CheckWorker:
         report_result(dict(source=source, check=check_id, status=RunStatus.FAILED, errors=1, error=error))
         self.context.reported.add(check_id)
 
-    def _finished(self, _result: object, check_id: str) -> None:
+    def _finished(self, outcome: object, check_id: str) -> None:
+        """A check's crawler is done; one that printed no RESULT (it failed to start, or a bug
+        stopped it) gets one saying why."""
         source = self.running.pop(check_id, None)
         self.checks_done += 1
         if check_id not in self.context.reported and source is not None:
-            self._result_without_crawl(source, check_id, "the check ended without a result (see the crawl log)")
+            why = (f"crawler failed: {outcome.type.__name__}: {outcome.getErrorMessage()}"
+                   if isinstance(outcome, Failure) else "the check ended without a result (see the crawl log)")
+            self._result_without_crawl(source, check_id, why)
         self.context.reported.discard(check_id)
         if self.accepting:
             self._maybe_retire()

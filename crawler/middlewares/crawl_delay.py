@@ -10,7 +10,6 @@ fetched then, so there is no delay to learn."""
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, signals
@@ -18,6 +17,7 @@ from scrapy.core.downloader import Downloader
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import robots_cache
 
@@ -49,24 +49,26 @@ class CrawlDelayMiddleware:
         crawler.signals.connect(middleware._enforce, signal=signals.response_downloaded)
         return middleware
 
-    def _enforce(self, request: Request, **_signal_args: object) -> None:
-        delay = self.delays.get(urlsplit(request.url).hostname or "")
+    def _enforce(self, request: Request, **_signal_args: object) -> float | None:
+        """The host's Crawl-delay, applied to the request's slot; None when it has none."""
+        delay = self.delays.get(urlparse_cached(request).hostname or "")
         if delay:
             raise_slot_delay(self.crawler.engine.downloader, request, delay)
+        return delay
 
     async def process_request(self, request: Request) -> None:
-        self._enforce(request)
-        host = urlsplit(request.url).hostname or ""
-        delay = self.delays.get(host)
-        if delay and urlsplit(request.url).path != "/robots.txt":
-            wait = robots_cache.pacer.reserve(host, delay)
+        delay = self._enforce(request)
+        url = urlparse_cached(request)
+        if delay and url.path != "/robots.txt":
+            wait = robots_cache.pacer.reserve(url.hostname or "", delay)
             if wait > 0:
                 await asyncio.sleep(wait)
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
         spider = self.crawler.spider
-        if urlsplit(request.url).path == "/robots.txt" and response.status == 200:
+        url = urlparse_cached(request)
+        if url.path == "/robots.txt" and response.status == 200:
             try:
                 robots = Protego.parse(response.text if hasattr(response, "text") else response.body.decode())
                 delay = robots.crawl_delay(self.user_agent)
@@ -74,6 +76,6 @@ class CrawlDelayMiddleware:
                 spider.logger.warning("could not read Crawl-delay from %s", request.url)
                 delay = None
             if delay:
-                self.delays[urlsplit(request.url).hostname or ""] = float(delay)
-                spider.logger.info("Crawl-delay %ss for %s", delay, urlsplit(request.url).hostname)
+                self.delays[url.hostname or ""] = float(delay)
+                spider.logger.info("Crawl-delay %ss for %s", delay, url.hostname)
         return response
