@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from monitor.commands.common import open_archive
-from monitor.config import NewsmonConfig
+from monitor.config import NewsmonConfig, SourceConfig
 from monitor.output import table, to_json
 from monitor.redaction import mask
 from monitor.schedule import LAG_TOLERANCE
@@ -18,14 +18,23 @@ from monitor.store import repo
 PROBLEM_LINES_PER_KIND = 10  # past this many overdue sources, one summary line instead of one each
 
 
-def _age(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "never"
-    seconds = int((now - when).total_seconds())
+def _span(seconds: float) -> str:
+    """A length of time in its largest whole unit: 3d, 5h, 12m, 40s."""
+    seconds = int(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _age(when: datetime | None, now: datetime) -> str:
+    return "never" if when is None else f"{_span((now - when).total_seconds())} ago"
+
+
+def _checked(config: NewsmonConfig, source: str) -> SourceConfig | None:
+    """The source's config if it is configured and enabled: the ones the daemon checks."""
+    found = config.sources.get(source)
+    return found if found is not None and found.enabled else None
 
 
 def _duration(seconds: float) -> str:
@@ -48,8 +57,7 @@ class ScheduleLag:
 
 def lag_seconds(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> float | None:
     """How late the source's check is (None: not due yet, or not scheduled, or not enabled)."""
-    source = config.sources.get(status.source)
-    if source is None or not source.enabled or status.next_check_at is None:
+    if _checked(config, status.source) is None or status.next_check_at is None:
         return None
     due = status.next_check_at
     if status.throttled_until is not None and status.throttled_until > due:
@@ -59,7 +67,7 @@ def lag_seconds(config: NewsmonConfig, status: repo.SourceStatus, now: datetime)
 
 
 def schedule_lag(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: datetime) -> ScheduleLag:
-    enabled = [s for s in statuses if s.source in config.sources and config.sources[s.source].enabled]
+    enabled = [s for s in statuses if _checked(config, s.source) is not None]
     late = [(lag, s.source) for s in enabled if (lag := lag_seconds(config, s, now)) is not None]
     worst = max(late) if late else (0.0, None)
     return ScheduleLag(sources=len(enabled), overdue=len(late), oldest_overdue_source=worst[1],
@@ -68,14 +76,13 @@ def schedule_lag(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: 
 
 
 def _next_check(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> str:
-    source = config.sources.get(status.source)
-    if status.next_check_at is None or source is None or not source.enabled:
+    if status.next_check_at is None or _checked(config, status.source) is None:
         return "-"  # the daemon does not check it
     late = lag_seconds(config, status, now)
     if late is not None:
-        return f"overdue {_age(now - timedelta(seconds=late), now)[:-4]}"
+        return f"overdue {_span(late)}"
     ahead = max(0, int((status.next_check_at - now).total_seconds()))
-    return "now" if ahead == 0 else f"in {_age(now - timedelta(seconds=ahead), now)[:-4]}"
+    return "now" if ahead == 0 else f"in {_span(ahead)}"
 
 
 def lag_problems(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: datetime) -> list[str]:
@@ -90,16 +97,15 @@ def lag_problems(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: 
     if len(behind) > PROBLEM_LINES_PER_KIND:
         late, source = behind[0]
         return [f"{len(behind)} sources overdue by more than their interval, the oldest {source} by "
-                f"{_age(now - timedelta(seconds=late), now)[:-4]}: {hint}"]
-    return [f"{source}: check overdue by {_age(now - timedelta(seconds=late), now)[:-4]}: {hint}"
-            for late, source in behind]
+                f"{_span(late)}: {hint}"]
+    return [f"{source}: check overdue by {_span(late)}: {hint}" for late, source in behind]
 
 
 def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> list[str]:
     """What needs a person's attention; empty when the source is healthy."""
     found = []
-    source = config.sources.get(status.source)
-    if source is None or not source.enabled:
+    source = _checked(config, status.source)
+    if source is None:
         return found
     interval = config.source_interval(source)
     if status.consecutive_failures:
@@ -108,7 +114,7 @@ def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime
         if status.last_run_at is not None:
             found.append(f"{status.source}: has never crawled successfully")
     elif now - status.last_success_at > timedelta(seconds=3 * interval + 300):
-        found.append(f"{status.source}: no successful crawl for {_age(status.last_success_at, now)[:-4]}")
+        found.append(f"{status.source}: no successful crawl for {_span((now - status.last_success_at).total_seconds())}")
     if status.throttled_until is not None and status.throttled_until > now:
         found.append(f"{status.source}: throttled by the site until {status.throttled_until:%Y-%m-%d %H:%M} UTC")
     if status.dead_alerts:
@@ -168,7 +174,7 @@ def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], count
                  "pending alerts", "dead alerts", "last error"], rows, max_width=70))
     if lag.overdue:
         print(f"\nschedule: {lag.overdue} of {lag.sources} sources overdue, the oldest "
-              f"{lag.oldest_overdue_source} by {_age(now - timedelta(seconds=lag.max_lag_seconds), now)[:-4]}")
+              f"{lag.oldest_overdue_source} by {_span(lag.max_lag_seconds)}")
     else:
         print(f"\nschedule: {lag.sources} sources, none overdue"
               + (f" ({lag.never_scheduled} not scheduled yet: no check of them by `newsmon run` has finished)"
