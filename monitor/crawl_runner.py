@@ -8,7 +8,6 @@ shows it and the other sources' results stand.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -19,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.config import NewsmonConfig
-from monitor.crawl_protocol import RESULT_PREFIX
+from monitor.crawl_protocol import RESULT_PREFIX, parse_line
 from monitor.process_group import wait_exited
 from monitor.running_crawls import RunningCrawl, running
 from monitor.statuses import RunStatus
@@ -140,13 +139,15 @@ class _ResultReader:
     def _read(self) -> None:
         for line in self._proc.stdout:
             line = line.rstrip("\n")
-            if line.startswith(RESULT_PREFIX):
-                try:
-                    data = json.loads(line[len(RESULT_PREFIX):])
-                    self._outcome.results[data["source"]] = SourceResult(**data)
-                except (ValueError, TypeError, KeyError) as exc:  # keep reading: a stalled pipe stalls the crawl
-                    log.error("unreadable crawl result line %r: %s", line[:200], exc)
-            elif self._on_line is not None:
+            try:
+                parsed = parse_line(line)  # (prefix, payload) of a protocol line; None for progress
+                if parsed is not None and parsed[0] == RESULT_PREFIX:
+                    payload = parsed[1]
+                    self._outcome.results[payload["source"]] = SourceResult(**payload)
+            except (ValueError, TypeError, KeyError) as exc:  # keep reading: a stalled pipe stalls the crawl
+                log.error("unreadable crawl result line %r: %s", line[:200], exc)
+                continue
+            if parsed is None and self._on_line is not None:
                 try:
                     self._on_line(line)
                 except Exception:  # e.g. our own stdout closed: keep draining, or the crawl blocks on it

@@ -40,6 +40,11 @@ def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
     ))
 
 
+def _claim(now: datetime, owner: str, lease: timedelta) -> dict:
+    """What claiming sets: sending, held by `owner` until now + lease, one more attempt."""
+    return dict(status=AlertStatus.SENDING, attempts=Alert.attempts + 1, claimed_by=owner, claimed_until=now + lease)
+
+
 def claim_alert(session: Session, alert_id: int, now: datetime, *, owner: str,
                 lease: timedelta) -> Alert | None:
     """Move one alert from pending to sending, held by `owner` until now + lease; None if
@@ -47,8 +52,7 @@ def claim_alert(session: Session, alert_id: int, now: datetime, *, owner: str,
     alert whose send kills the process still reaches max_attempts."""
     claimed = session.execute(
         update(Alert).where(Alert.id == alert_id, Alert.status == AlertStatus.PENDING)
-        .values(status=AlertStatus.SENDING, attempts=Alert.attempts + 1, claimed_by=owner,
-                claimed_until=now + lease)
+        .values(**_claim(now, owner, lease))
     ).rowcount
     if not claimed:
         return None
@@ -70,8 +74,7 @@ def claim_next_alert(session: Session, now: datetime, *, owner: str, lease: time
     if session.get_bind().dialect.name == "postgresql":
         alert_id = session.execute(
             update(Alert).where(Alert.id == due.with_for_update(skip_locked=True).scalar_subquery())
-            .values(status=AlertStatus.SENDING, attempts=Alert.attempts + 1, claimed_by=owner,
-                    claimed_until=now + lease)
+            .values(**_claim(now, owner, lease))
             .returning(Alert.id)
         ).scalar()
         return session.get(Alert, alert_id, populate_existing=True) if alert_id is not None else None
