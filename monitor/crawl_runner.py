@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from monitor.config import NewsmonConfig
 from monitor.crawl_protocol import RESULT_PREFIX, parse_line
 from monitor.process_group import wait_exited
-from monitor.running_crawls import RunningCrawl, running
+from monitor.running_crawls import RunningCrawl
 from monitor.statuses import RunStatus
 from monitor.store import repo
 from monitor.store.session import make_engine, session_factory, session_scope
@@ -90,13 +90,12 @@ def run_crawl(config: NewsmonConfig, sources: Sequence[str], *, on_line: Callabl
         crawl_command(config, sources, quiet=quiet, log_level=log_level, parent_pid=os.getpid()),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
         env=child_env,
-        # Own session: a Ctrl-C at the terminal goes to the daemon, which lets
-        # the current crawl finish instead of killing it mid-write; and the
-        # crawl leads a process group holding its extraction workers.
+        # Own session: the crawl leads a process group holding its extraction
+        # workers, killed as one; a Ctrl-C at the terminal reaches newsmon,
+        # which then kills the group (below) instead of the crawl alone.
         start_new_session=True,
     )
     crawl = RunningCrawl(proc)
-    running.add(crawl)
     reader = _ResultReader(proc, outcome, on_line)
     stderr_lines: deque[str] = deque(maxlen=STDERR_KEPT)
     drain = threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True,
@@ -113,7 +112,6 @@ def run_crawl(config: NewsmonConfig, sources: Sequence[str], *, on_line: Callabl
         if proc.returncode is None:  # interrupted (Ctrl-C, an exception from a signal): the crawl must not outlive us
             crawl.kill("crawl process killed: newsmon stopped waiting for it")
             crawl.reap()
-        running.discard(crawl)
         if not reader.finished(PIPE_CLOSE_WAIT):
             log.warning("crawl output still open after its process group was killed; not waiting for it")
         drain.join(timeout=PIPE_CLOSE_WAIT)

@@ -1,4 +1,4 @@
-"""Process groups and the registry of running crawls, on real processes: a shell
+"""Process groups and a running crawl stopped as one, on real processes: a shell
 that leads its own session and leaves a `sleep` in its group, as a crawl leaves
 its extraction workers."""
 
@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from monitor.process_group import signal_group, wait_exited
-from monitor.running_crawls import CrawlRegistry, RunningCrawl
+from monitor.running_crawls import RunningCrawl
 from tests.helpers.hostile import wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups as on Linux")
@@ -65,33 +65,3 @@ def test_kill_ends_the_whole_group_and_keeps_the_first_reason():
     assert crawl.reap() == -signal.SIGKILL
     assert crawl.kill_reason == "timed out"
     assert wait_until(lambda: not _alive(member), timeout=10)
-
-
-def test_a_crawl_added_after_kill_all_is_killed_at_once_until_accept_new():
-    registry = CrawlRegistry()
-    assert registry.kill_all("the daemon is stopping") == 0
-    late = RunningCrawl(_leader_with_member(leader_exits=False)[0])
-    registry.add(late)
-    assert late.reap() == -signal.SIGKILL
-    assert late.kill_reason == "the daemon is stopping"
-    registry.discard(late)
-    assert registry.wait_idle(timeout=0)
-
-    registry.accept_new()
-    proc, member = _leader_with_member(leader_exits=False)
-    crawl = RunningCrawl(proc)
-    registry.add(crawl)
-    try:
-        assert not wait_exited(proc, timeout=0.3), "accepted again"
-        assert not registry.wait_idle(timeout=0.1)
-        assert registry.terminate_all() == 1  # SIGTERM to the leader only: Scrapy stops gracefully
-        assert crawl.reap() == -signal.SIGTERM
-        assert _alive(member), "the rest of the group was not signalled"
-    finally:
-        crawl.kill("test over")
-        if proc.returncode is None:
-            proc.wait()
-        if _alive(member):
-            os.kill(member, signal.SIGKILL)
-        registry.discard(crawl)
-    assert registry.wait_idle(timeout=0)
