@@ -122,11 +122,6 @@ def schedule_rows(session: Session) -> dict[str, ScheduleRow]:
     return {source: ScheduleRow(next_at, last, throttled) for source, next_at, last, throttled in rows}
 
 
-def last_run_at(session: Session, source: str) -> datetime | None:
-    state = session.get(SourceState, source)
-    return state.last_run_at if state else None
-
-
 def recent_errors(session: Session, source: str, limit: int = 5) -> Sequence[FetchError]:
     return session.scalars(
         select(FetchError).where(FetchError.source == source)
@@ -141,11 +136,6 @@ def mark_throttled(session: Session, source: str, until: datetime) -> None:
     state = _state(session, source)
     if state.throttled_until is None or state.throttled_until < until:
         state.throttled_until = until
-
-
-def throttled_until(session: Session, source: str) -> datetime | None:
-    state = session.get(SourceState, source)
-    return state.throttled_until if state else None
 
 
 # --- HTTP validators and seen URLs ----------------------------------------------------

@@ -36,7 +36,6 @@ from monitor.store.crawl_state import (
     finish_run,
     forget_seen_urls,
     known_canonical_urls,
-    last_run_at,
     mark_throttled,
     recent_errors,
     record_fetch_error,
@@ -45,7 +44,6 @@ from monitor.store.crawl_state import (
     save_validators,
     schedule_rows,
     start_run,
-    throttled_until,
     validators_for,
 )
 from monitor.store.outbox import (
@@ -77,11 +75,11 @@ __all__ = [
     "ArchiveSize", "ScheduleRow", "SourceStatus", "add_article", "add_articles", "add_bands", "alert_counts",
     "archive_size", "article_by_canonical_url", "articles_since", "claim_alert", "claim_next_alert", "claim_owners",
     "close_abandoned_runs", "count_template_lines", "due_alert_ids", "end_unreported_check", "enqueue_alert",
-    "find_duplicate", "finish_run", "forget_seen_urls", "join_story", "known_canonical_urls", "last_run_at",
+    "find_duplicate", "finish_run", "forget_seen_urls", "join_story", "known_canonical_urls",
     "learned_boilerplate", "list_alerts", "lock_story_assignment", "mark_alert_failed", "mark_alert_sent",
     "mark_matched", "mark_throttled", "new_delivery_key", "new_story", "prune_article_text", "recent_errors",
     "record_fetch_error", "record_revision", "record_source_failure", "release_claims", "remember_url",
     "requeue_alert", "save_validators", "schedule_rows", "source_statuses", "start_run", "story_alerted",
-    "story_candidates", "story_outlets", "throttled_until", "touch_checked", "unmatched_articles", "utcnow",
+    "story_candidates", "story_outlets", "touch_checked", "unmatched_articles", "utcnow",
     "validators_for",
 ]
