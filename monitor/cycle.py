@@ -1,6 +1,7 @@
-"""One monitoring cycle: crawl (subprocess) -> match rules -> deliver alerts.
+"""`newsmon crawl`'s one monitoring cycle: crawl (subprocess) -> match rules -> deliver alerts.
 
-Shared by `newsmon crawl` and the daemon so both behave the same.
+The daemon does the same steps apart: checks in its long-lived workers (monitor.dispatch),
+matching and delivery as a periodic job (monitor.scheduler), with the same functions.
 """
 
 from __future__ import annotations
