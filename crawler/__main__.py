@@ -13,17 +13,11 @@ import argparse
 import os
 import sys
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.utils.reactor import install_reactor
-
-from crawler.context import CrawlContext, set_context
 from crawler.parent_watch import exit_with_parent
-from crawler.settings import CrawlSettings, build_settings
-from crawler.worker import CheckWorker
+from crawler.worker import build_worker
 from monitor.config import load_config
 from monitor.errors import NewsmonError
 from monitor.redaction import install_log_masking
-from monitor.store.session import make_engine, session_factory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,26 +43,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(config.sources))})",
                   file=sys.stderr)
             return 2
-        sessions = session_factory(make_engine(config.database_url, config.database_pool))
+        worker = build_worker(config, log_level=args.log_level, progress=not args.quiet and not args.serve,
+                              long_lived=args.serve)
     except NewsmonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
 
-    settings = CrawlSettings(build_settings(config, log_level=args.log_level))
-    # Now, before anything imports twisted.internet.reactor (which would install the default one).
-    install_reactor(settings["TWISTED_REACTOR"])
-    context = CrawlContext(config=config, sessions=sessions, progress=not args.quiet and not args.serve)
-    set_context(context)
-    worker = CheckWorker(config, context, CrawlerProcess(settings),
-                         max_checks=config.crawl.worker_max_checks if args.serve else None,
-                         max_memory_mib=config.crawl.worker_max_memory if args.serve else None)
     try:
         if args.serve:
             worker.serve()
         else:
             worker.run_once(names)
     finally:
-        context.close()
+        worker.context.close()
     return 0
 
 

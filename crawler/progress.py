@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 from monitor.crawl_protocol import RESULT_PREFIX
 from monitor.redaction import mask
@@ -17,6 +18,14 @@ def say(source: str, message: str) -> None:
     print(mask(f"[{source}] {message}"), file=sys.stdout, flush=True)
 
 
+def print_result(result: dict) -> None:
+    print(RESULT_PREFIX + json.dumps(result, sort_keys=True), file=sys.stdout, flush=True)
+
+
+# Where results go: stdout for the newsmon process that started this one; a `newsmon worker`
+# sends them back through Redis instead (crawler.redis_feed). Called in the reactor thread.
+result_sink: Callable[[dict], None] = print_result
+
+
 def report_result(result: dict) -> None:
-    masked = {key: mask(value) if isinstance(value, str) else value for key, value in result.items()}
-    print(RESULT_PREFIX + json.dumps(masked, sort_keys=True), file=sys.stdout, flush=True)
+    result_sink({key: mask(value) if isinstance(value, str) else value for key, value in result.items()})

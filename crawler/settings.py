@@ -69,6 +69,12 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
     }
     if crawl.download_delay is not None:
         settings["DOWNLOAD_DELAY"] = crawl.download_delay
+    if config.redis_url:
+        # Distributed mode: per-domain limits, Crawl-delay and robots.txt held across every worker.
+        settings["NEWSMON_REDIS_URL"] = config.redis_url
+        settings["NEWSMON_REDIS_PREFIX"] = config.redis_prefix
+        # After robots.txt (100) and Crawl-delay (120): a request waiting for its robots.txt holds no lease.
+        settings["DOWNLOADER_MIDDLEWARES"]["crawler.middlewares.shared_limits.SharedDomainLimitMiddleware"] = 125
     return settings
 
 

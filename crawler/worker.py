@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from scrapy.crawler import CrawlerProcess
@@ -57,6 +58,25 @@ def resident_mib(pids: list[int]) -> float:
     return total / 1_048_576
 
 
+def build_worker(config: NewsmonConfig, *, log_level: str, progress: bool, long_lived: bool) -> CheckWorker:
+    """A CheckWorker on the archive, in a process whose reactor is not installed yet."""
+    from scrapy.utils.reactor import install_reactor
+
+    from crawler.context import set_context
+    from crawler.settings import CrawlSettings, build_settings
+    from monitor.store.session import make_engine, session_factory
+
+    sessions = session_factory(make_engine(config.database_url, config.database_pool))
+    settings = CrawlSettings(build_settings(config, log_level=log_level))
+    # Now, before anything imports twisted.internet.reactor (which would install the default one).
+    install_reactor(settings["TWISTED_REACTOR"])
+    context = CrawlContext(config=config, sessions=sessions, progress=progress)
+    set_context(context)
+    return CheckWorker(config, context, CrawlerProcess(settings),
+                       max_checks=config.crawl.worker_max_checks if long_lived else None,
+                       max_memory_mib=config.crawl.worker_max_memory if long_lived else None)
+
+
 class CheckWorker:
     def __init__(self, config: NewsmonConfig, context: CrawlContext, process: CrawlerProcess, *,
                  max_checks: int | None = None, max_memory_mib: float | None = None):
@@ -70,6 +90,8 @@ class CheckWorker:
         self.accepting = True
         self.exit_when_idle = False
         self._heartbeat: task.LoopingCall | None = None
+        # What retiring means: tell the daemon and stop (serve); a `newsmon worker` restarts itself.
+        self.on_retire: Callable[[str], None] = self._retire
 
     # --- checks -----------------------------------------------------------------
 
@@ -121,8 +143,11 @@ class CheckWorker:
             if rss > self.max_memory_mib:
                 reason = f"{rss:.0f} MiB resident (crawl.worker_max_memory {self.max_memory_mib:g})"
         if reason is not None:
-            print(RETIRING_PREFIX + json.dumps({"reason": reason}), flush=True)
-            self.stop()
+            self.on_retire(reason)
+
+    def _retire(self, reason: str) -> None:
+        print(RETIRING_PREFIX + json.dumps({"reason": reason}), flush=True)
+        self.stop()
 
     def stop(self) -> None:
         """Take no more checks; exit once the ones held are done."""
@@ -175,7 +200,7 @@ class CheckWorker:
         signal.signal(signal.SIGINT, on_signal)
         self._heartbeat = task.LoopingCall(self.heartbeat)
         self._heartbeat.start(HEARTBEAT_EVERY, now=True)
-        task.LoopingCall(self._forget_seen_urls).start(SEEN_URL_EXPIRY_EVERY, now=True)
+        task.LoopingCall(self.forget_seen_urls).start(SEEN_URL_EXPIRY_EVERY, now=True)
         threading.Thread(target=read_commands, daemon=True, name="newsmon-worker-commands").start()
         self.process.start(stop_after_crawl=False, install_signal_handlers=False)
 
@@ -183,13 +208,13 @@ class CheckWorker:
         """Check every source in `sources` at once, then return."""
         if not sources:
             return
-        self._forget_seen_urls()
+        self.forget_seen_urls()
         self.exit_when_idle = True
         for name in sources:
             _reactor().callWhenRunning(self.check, name)
         self.process.start(stop_after_crawl=False)
 
-    def _forget_seen_urls(self) -> None:
+    def forget_seen_urls(self) -> None:
         """The memory of fetched non-article URLs expires (crawl.seen_url_retention)."""
         self.context.write_soon(repo.forget_seen_urls,
                                 repo.utcnow() - timedelta(seconds=self.config.crawl.seen_url_retention))

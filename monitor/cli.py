@@ -98,9 +98,9 @@ def _cmd_worker(config: NewsmonConfig, args: argparse.Namespace) -> int:
     if not config.redis_url:
         raise ConfigError(str(config.config_dir / "newsmon.yaml"), "redis_url",
                           "distributed mode needs redis_url (e.g. redis://127.0.0.1:6379/0)")
-    print("error: distributed crawling (newsmon worker) is not available in this version yet; "
-          "run `newsmon run` on one machine", file=sys.stderr)
-    return 2
+    from crawler.redis_feed import run_queue_worker  # Scrapy and Twisted only for this command
+
+    return run_queue_worker(config, log_level="INFO" if args.verbose else "WARNING")
 
 
 def main(argv: list[str] | None = None) -> int:

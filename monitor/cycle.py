@@ -27,7 +27,12 @@ class CycleReport:
 def run_cycle(config: NewsmonConfig, sessions: sessionmaker[Session], outbox: Outbox, sources: Sequence[str], *,
               on_line: Callable[[str], None] | None = None, quiet: bool = False,
               log_level: str = "WARNING") -> CycleReport:
-    crawl = run_crawl(config, sources, on_line=on_line, quiet=quiet, log_level=log_level)
+    if config.redis_url:  # distributed mode: `newsmon worker`s check the sources
+        from monitor.queued_crawl import run_queued_crawl  # needs the redis extra
+
+        crawl = run_queued_crawl(config, sources, on_line=on_line)
+    else:
+        crawl = run_crawl(config, sources, on_line=on_line, quiet=quiet, log_level=log_level)
     # Match even when the crawl failed: articles a crashed crawl did store still alert.
     matched = match_new_articles(config, sessions)
     delivered = outbox.deliver_due()

@@ -67,7 +67,7 @@ class Dispatcher:
         self.echo = echo
         self.on_new_articles = on_new_articles
         self.events: queue.Queue[Event] = queue.Queue()
-        self.workers = WorkerSet(config, self.events)
+        self.workers = self._make_workers()
         self.queue = DueQueue()
         self.sources = {s.name: s for s in config.enabled_sources()}
         self.hosts = {name: host_of(s.start_urls[0]) if s.start_urls else "" for name, s in self.sources.items()}
@@ -81,6 +81,13 @@ class Dispatcher:
         self._last_report = time.monotonic()
         self._check_number = 0
         self._thread: threading.Thread | None = None
+
+    def _make_workers(self) -> WorkerSet:
+        return WorkerSet(self.config, self.events)
+
+    def _new_check_id(self, source: str) -> str:
+        self._check_number += 1
+        return f"{source}#{self._check_number}"
 
     # --- schedule ------------------------------------------------------------------------
 
@@ -147,8 +154,7 @@ class Dispatcher:
 
         for due in self.queue.take(now, total_room, can_take):
             slot = self.slots[due.source]
-            self._check_number += 1
-            assignment = Assignment(check_id=f"{due.source}#{self._check_number}", source=due.source, due=due.due,
+            assignment = Assignment(check_id=self._new_check_id(due.source), source=due.source, due=due.due,
                                     started=now, handed_at=time.monotonic())
             interval = self.config.source_interval(self.sources[due.source])
             worker = self.workers.live[slot]

@@ -49,7 +49,14 @@ class Daemon:
         self.stopping = threading.Event()
         self._deliver_lock = threading.Lock()
         self._again = threading.Event()
-        self.dispatcher = Dispatcher(config, sessions, echo=echo, on_new_articles=self._deliver_soon)
+        # Distributed mode (redis_url): checks go through Redis to `newsmon worker`s, anywhere.
+        if config.redis_url:
+            from monitor.queue_dispatch import QueueDispatcher  # needs the redis extra
+
+            dispatcher = QueueDispatcher
+        else:
+            dispatcher = Dispatcher
+        self.dispatcher = dispatcher(config, sessions, echo=echo, on_new_articles=self._deliver_soon)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=2)},

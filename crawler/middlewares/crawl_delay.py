@@ -43,7 +43,9 @@ class CrawlDelayMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
-            raise NotConfigured("robots.txt is not obeyed (crawl.obey_robots_txt): no Crawl-delay to apply")
+            # robots.txt is not obeyed (crawl.obey_robots_txt): no Crawl-delay to apply. No message:
+            # Scrapy would log it as a warning for every check a long-lived worker runs.
+            raise NotConfigured
         middleware = cls(crawler)
         # AutoThrottle lowers slot delays on every response; this runs after it and restores the floor.
         crawler.signals.connect(middleware._enforce, signal=signals.response_downloaded)

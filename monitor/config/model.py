@@ -103,7 +103,10 @@ class NewsmonConfig(Strict):
     # Optional separate login for `newsmon query` (an analyst's, able only to read the archive).
     query_database_url: str | None = None
     database_pool: DatabasePoolConfig = Field(default_factory=DatabasePoolConfig)
-    redis_url: str | None = None
+    # Distributed mode (docs/distributed.md): checks go through this Redis to `newsmon worker`s.
+    redis_url: str | None = Field(None, pattern=r"^(redis|rediss|unix)://\S+$")
+    # Every Redis key newsmon writes starts with this: two deployments can share one Redis.
+    redis_prefix: str = Field("newsmon", pattern=r"^[A-Za-z0-9_.:{}-]{1,64}$")
     # Environment variables whose values are not secret: not masked in output, logs and the archive.
     public_env: list[str] = Field(default_factory=list)
     user_agent: str = DEFAULT_USER_AGENT

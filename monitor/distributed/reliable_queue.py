@@ -47,12 +47,17 @@ local function requeue(queue, inflight)
 end
 """
 
-# KEYS: queue, workers. ARGV: key prefix ("{name}:").
-_RECOVER = _REQUEUE + """
-local moved = 0
+# KEYS: queue, workers. ARGV: key prefix ("{name}:"). Returns the items moved, oldest-taken first.
+_RECOVER = """
+local moved = {}
 for _, worker in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('EXISTS', ARGV[1] .. 'alive:' .. worker) == 0 then
-    moved = moved + requeue(KEYS[1], ARGV[1] .. 'inflight:' .. worker)
+    local inflight = ARGV[1] .. 'inflight:' .. worker
+    while true do
+      local item = redis.call('LMOVE', inflight, KEYS[1], 'LEFT', 'RIGHT')
+      if not item then break end
+      table.insert(moved, 1, item)
+    end
     redis.call('SREM', KEYS[2], worker)
   end
 end
@@ -142,7 +147,23 @@ class ReliableQueue:
 
     def recover(self) -> int:
         """Requeue, at the front, the in-flight items of every worker whose lease has expired; return how many."""
-        return int(self._recover(keys=[self.queue_key, self.workers_key], args=[self._prefix]))
+        return len(self.recover_items())
+
+    def recover_items(self) -> list[bytes]:
+        """As `recover`, returning the items requeued (each is returned to exactly one caller)."""
+        return list(self._recover(keys=[self.queue_key, self.workers_key], args=[self._prefix]))
+
+    def withdraw(self, item: bytes) -> bool:
+        """Take a pending item back out of the queue (its producer no longer wants it); False once
+        a worker has taken it."""
+        return self.client.lrem(self.queue_key, 1, item) == 1
+
+    def holds(self, item: bytes) -> bool:
+        """Whether the item is pending or in some worker's in-flight list."""
+        if self.client.lpos(self.queue_key, item) is not None:
+            return True
+        return any(self.client.lpos(self.inflight_key(w.decode() if isinstance(w, bytes) else w), item) is not None
+                   for w in self.client.smembers(self.workers_key))
 
     def leave(self, worker: str) -> int:
         """A graceful exit: requeue the worker's in-flight items at the front, delete its keys; return how many."""
