@@ -219,7 +219,9 @@ class RedisFeed:
             self.echo("Redis did not answer: this worker's unfinished checks go back to the queue when its "
                       f"heartbeat expires ({self.lease:g}s)")
         self.outgoing.put(None)
-        _reactor().callFromThread(_reactor().stop)
+        # With checks cut short, Scrapy's shutdown would wait for their downloads: stop at once instead
+        # (they are handed back and recorded; the process exits next).
+        _reactor().callFromThread(_reactor().crash if cut_short else _reactor().stop)
 
     # --- running ---------------------------------------------------------------------------
 
@@ -239,6 +241,9 @@ class RedisFeed:
         self.echo(f"newsmon worker {self.name}: taking checks from {self.checks.keys.checks} "
                   f"({self.capacity} at once)")
         self.worker.process.start(stop_after_crawl=False, install_signal_handlers=False)
+        pool = getattr(_reactor(), "threadpool", None)
+        if pool is not None and pool.started:  # left running by a crash(): its threads would keep us alive
+            pool.stop()
 
 
 def restart_self() -> None:
