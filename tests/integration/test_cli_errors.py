@@ -42,7 +42,21 @@ BAD_ARGUMENTS = [
     (["alerts", "retry", "abc"], "argument ID: 'abc' is not a positive whole number"),
     (["query", "SELECT 1", "--limit", "-1"], "argument --limit"),
     (["query", "SELECT 1", "--timeout", "soon"], "argument --timeout"),
+    (["worker"], "redis_url: distributed mode needs redis_url"),
 ]
+
+
+@pytest.mark.parametrize("redis_url, message", [
+    ("http://127.0.0.1:6379/0", "redis_url"),
+    ("redis://", "redis_url"),
+    ("redis://127.0.0.1:6379/0 extra", "redis_url"),
+])
+def test_a_bad_redis_url_names_the_field(tmp_path, redis_url, message):
+    root = write_config(tmp_path / "config", {"database_url": f"sqlite:///{tmp_path / 'a.sqlite3'}",
+                                              "redis_url": redis_url})
+    out = run("worker", config=root)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("args, message", BAD_ARGUMENTS, ids=[" ".join(a) for a, _ in BAD_ARGUMENTS])
