@@ -18,6 +18,9 @@ from monitor.store import repo
 PROBLEM_LINES_PER_KIND = 10  # past this many overdue sources, one summary line instead of one each
 
 
+STATUS_REDIS_TIMEOUT = 3.0  # seconds: status reports an unreachable Redis instead of waiting for it
+
+
 def _span(seconds: float) -> str:
     """A length of time in its largest whole unit: 3d, 5h, 12m, 40s."""
     seconds = int(seconds)
@@ -134,6 +137,8 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
         problems += problems_for(config, s, now)
     problems += lag_problems(config, statuses, now)
     lag = schedule_lag(config, statuses, now)
+    queue_state, queue_problems = _queue_state(config)
+    problems += queue_problems
     if getattr(args, "format", "table") == "json":
         print(to_json({
             "sources": [_source_json(config, s, now) for s in statuses],
@@ -141,13 +146,32 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
             "alerts": {str(status): counts.get(status, 0) for status in AlertStatus},
             "archive": {"bytes": size.bytes, "articles": size.articles, "stories": size.stories,
                         "articles_with_text": size.articles_with_text},
+            **({"distributed": queue_state} if queue_state is not None else {}),
             "problems": [mask(p) for p in problems],
         }))
     else:
-        _print_table(config, statuses, counts, size, lag, problems, now)
+        _print_table(config, statuses, counts, size, lag, queue_state, problems, now)
     if args.check:
         return 1 if problems else 0
     return 0
+
+
+def _queue_state(config: NewsmonConfig) -> tuple[dict | None, list[str]]:
+    """Distributed mode's workers and queue, from Redis (None on one machine), and what needs attention."""
+    if not config.redis_url:
+        return None, []
+    from monitor.distributed.check_queue import CheckQueue  # needs the redis extra
+    from monitor.distributed.connection import Keys, connect, outage_errors
+
+    try:
+        state = CheckQueue(connect(config.redis_url, timeout=STATUS_REDIS_TIMEOUT), Keys(config.redis_prefix),
+                           lease=config.crawl.heartbeat_timeout).state()
+    except outage_errors() as exc:
+        return {"error": str(exc)}, [f"Redis (redis_url) does not answer ({exc}): no check is queued or taken "
+                                     "until it does"]
+    if not state["workers"] and config.enabled_sources():
+        return state, ["no newsmon worker is alive (none sends heartbeats to Redis): start `newsmon worker`"]
+    return state, []
 
 
 def _source_json(config: NewsmonConfig, s: repo.SourceStatus, now: datetime) -> dict:
@@ -160,7 +184,7 @@ def _source_json(config: NewsmonConfig, s: repo.SourceStatus, now: datetime) -> 
 
 
 def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], counts: dict, size: repo.ArchiveSize,
-                 lag: ScheduleLag, problems: list[str], now: datetime) -> None:
+                 lag: ScheduleLag, queue_state: dict | None, problems: list[str], now: datetime) -> None:
     rows = []
     for s in statuses:
         configured = s.source in config.sources
@@ -179,6 +203,9 @@ def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], count
         print(f"\nschedule: {lag.sources} sources, none overdue"
               + (f" ({lag.never_scheduled} not scheduled yet: no check of them by `newsmon run` has finished)"
                  if lag.never_scheduled else ""))
+    if queue_state is not None and "error" not in queue_state:
+        print(f"workers: {queue_state['workers']} alive, running up to {queue_state['capacity']} checks at once; "
+              f"{queue_state['queued']} check(s) queued, {queue_state['in_flight']} running")
     print("alerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     on_disk = f"{size.bytes / 1_048_576:.1f} MB, " if size.bytes is not None else ""
     print(f"archive: {on_disk}{size.articles} articles in {size.stories} stories, "

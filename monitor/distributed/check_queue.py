@@ -91,6 +91,12 @@ class CheckQueue:
             raws.extend(more)
         return [json.loads(raw) for raw in raws]
 
+    def state(self) -> dict[str, int]:
+        """What `newsmon status` shows: live workers, the checks they run at once, queued, in flight."""
+        alive, capacity = self.live_capacity()
+        return {"workers": alive, "capacity": capacity, "queued": self.queue.pending(),
+                "in_flight": self.queue.in_flight()}
+
     def withdraw(self, message: CheckMessage) -> bool:
         """Take back a check no worker has started (False once one has)."""
         return self.queue.withdraw(message.raw)

@@ -54,10 +54,10 @@ class Keys:
         return f"{self.prefix}:checks:recovering"
 
 
-def connect(url: str):
+def connect(url: str, *, timeout: float = SOCKET_TIMEOUT):
     """A client for `url`, with timeouts, so an outage raises (and is waited out) instead of hanging."""
     redis = import_extra("redis")
-    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                 health_check_interval=30)
 
 

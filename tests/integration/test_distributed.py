@@ -6,6 +6,7 @@ two workers together keep one domain's concurrency limit."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -329,3 +330,33 @@ def test_daemon_enqueues_due_sources_and_alerts_once(tmp_path, postgres_url, red
         assert worker.stop() == 0, worker.output()
         assert len(hook.requests) == 6
         assert _rows(postgres_url, "SELECT count(*) FROM crawl_runs WHERE status = 'ok'") == [(3,)]
+
+
+def _status(config: Path) -> tuple[int, dict]:
+    done = subprocess.run([newsmon_executable(), "--config", str(config), "status", "--format", "json", "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_status_shows_the_workers_and_the_queue(tmp_path, postgres_url, redis_url, redis_prefix, marker):
+    sources = {"quiet": {"kind": "feed", "start_urls": ["http://127.0.0.2:9/feed.xml"]}}
+    config = _config(tmp_path / "config", postgres_url, redis_url, redis_prefix, sources, parallel_sources=5)
+    _init(config)
+    code, status = _status(config)
+    assert code == 1 and status["distributed"] == {"workers": 0, "capacity": 0, "queued": 0, "in_flight": 0}
+    assert any("no newsmon worker is alive" in p for p in status["problems"]), status["problems"]
+    worker = Proc(config, "worker", marker=marker)
+    worker.wait_for_line("taking checks from")
+    assert wait_until(lambda: _status(config)[1]["distributed"]["workers"] == 1, timeout=30)
+    assert _status(config)[1]["distributed"]["capacity"] == 5
+    assert worker.stop() == 0
+
+
+def test_status_says_when_redis_does_not_answer(tmp_path):
+    config = write_config(tmp_path / "config", {"database_url": f"sqlite:///{tmp_path / 'a.sqlite3'}",
+                                                "redis_url": "redis://127.0.0.1:1/0"})
+    _init(config)
+    code, status = _status(config)
+    assert code == 1 and "error" in status["distributed"]
+    assert any("Redis (redis_url) does not answer" in p for p in status["problems"]), status["problems"]
