@@ -17,6 +17,9 @@ Enabled only with NEWSMON_REDIS_URL (crawler.settings sets it from redis_url).
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from types import SimpleNamespace
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -32,6 +35,8 @@ LEASE_META = "newsmon_domain_lease"
 LEASE_MARGIN = 30.0  # seconds past DOWNLOAD_TIMEOUT: the response's handling, and a slow close
 OUTAGE_RETRY = 1.0  # seconds between tries while Redis is away
 
+logger = logging.getLogger(__name__)
+_outage = SimpleNamespace(since=None)  # when this process lost the limiter's Redis (monotonic), if it has
 _limiters: dict[tuple[str, str], DomainLimiter] = {}  # one client per process, for every check's crawler
 _holder = process_identity()
 
@@ -76,9 +81,14 @@ class SharedDomainLimitMiddleware:
                                                         delay=delay, lease=self.lease)
                 break
             except outage_errors() as exc:
-                self.crawler.spider.logger.warning("shared domain limiter unreachable (%s); %s waits", exc,
-                                                   request.url)
+                if _outage.since is None:  # once per outage, not once per waiting request
+                    _outage.since = time.monotonic()
+                    logger.warning("Redis unreachable for the shared domain limiter (%s): requests wait for it", exc)
                 await asyncio.sleep(OUTAGE_RETRY)
+        if _outage.since is not None:
+            logger.warning("Redis answers the shared domain limiter again, after %.0fs",
+                           time.monotonic() - _outage.since)
+            _outage.since = None
         request.meta[LEASE_META] = (host, token)
         return None
 

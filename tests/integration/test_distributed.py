@@ -360,3 +360,23 @@ def test_status_says_when_redis_does_not_answer(tmp_path):
     code, status = _status(config)
     assert code == 1 and "error" in status["distributed"]
     assert any("Redis (redis_url) does not answer" in p for p in status["problems"]), status["problems"]
+
+
+def test_a_retiring_worker_replaces_itself_and_goes_on(tmp_path, postgres_url, redis_url, redis_prefix, marker):
+    with FeedFarm(feeds=3, hosts=3) as farm:
+        for feed in range(3):
+            farm.publish_many(feed, 2)
+        config = _config(tmp_path / "config", postgres_url, redis_url, redis_prefix, _farm_sources(farm),
+                         worker_max_checks=1, parallel_sources=1)
+        _init(config)
+        worker = Proc(config, "worker", marker=marker)
+        crawl = Proc(config, "crawl", marker=marker)
+        assert crawl.wait(timeout=120) == 0, crawl.output() + worker.output()
+        assert "6 new articles" in crawl.output()
+        retired = [line for line in worker.lines if "retiring" in line]
+        assert len(retired) >= 2, worker.output()  # after each check: a fresh process, the same pid
+        assert wait_until(lambda: sum("taking checks from" in line for line in worker.lines) > len(retired),
+                          timeout=30), worker.output()  # the last fresh process is up
+        assert worker.proc.poll() is None
+        assert worker.stop() == 0, worker.output()
+    _assert_each_article_once(postgres_url, farm)
