@@ -95,8 +95,7 @@ class Dispatcher:
         """Each enabled source's first due time, from the archive (restart-safe), oldest first."""
         now = repo.utcnow()
         with session_scope(self.sessions) as session:
-            closed = repo.close_abandoned_runs(session, now, "interrupted: the newsmon process running this "
-                                               "check stopped before it finished")
+            closed = self._close_abandoned_runs(session, now)
             rows = repo.schedule_rows(session)
         if closed:
             self.echo(f"{closed} check(s) left running by a previous newsmon marked interrupted; checking again")
@@ -112,6 +111,11 @@ class Dispatcher:
             if row is not None and row.throttled_until is not None and row.throttled_until > due:
                 due = row.throttled_until
             self.queue.put(name, due)
+
+    def _close_abandoned_runs(self, session: Session, now: datetime) -> int:
+        """Runs left 'running' at our start were a previous daemon's workers': they are gone."""
+        return repo.close_abandoned_runs(session, now, "interrupted: the newsmon process running this "
+                                         "check stopped before it finished")
 
     # --- the loop ------------------------------------------------------------------------------
 

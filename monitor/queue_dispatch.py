@@ -161,6 +161,11 @@ class QueueDispatcher(Dispatcher):
         self.workers.queued.messages.pop(check, None)
         super()._result(worker, result)
 
+    def _close_abandoned_runs(self, session, now) -> int:
+        """Running checks belong to workers that outlive this daemon; a dead worker's are recorded by
+        whichever worker recovers them (crawler.redis_feed)."""
+        return 0
+
     def _watch_workers(self) -> None:
         """Workers watch each other (heartbeats in Redis); nothing to kill from here."""
 
