@@ -179,6 +179,11 @@ def _check_references(config: NewsmonConfig, rule_files: Mapping[str, Path]) -> 
     from monitor.errors import RuleSyntaxError
     from monitor.rules import parse_query  # local: rules import nothing from config
 
+    for i, channel in enumerate(config.health.channels):
+        if channel not in config.channels:
+            known = ", ".join(sorted(config.channels)) or "none are defined"
+            raise ConfigError(str(config.config_dir / "newsmon.yaml"), f"health.channels[{i}]",
+                              f"no channel named {channel!r} (known: {known})")
     for rule in config.rules.values():
         path = str(rule_files[rule.name])
         for i, channel in enumerate(rule.channels):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
 )
 
 from monitor import __version__
-from monitor.config._base import Duration, Strict
+from monitor.config._base import Duration, Strict, parse_duration
 from monitor.config.channels import ChannelConfig
 from monitor.config.sources import SourceConfig
 
@@ -97,6 +98,36 @@ class QueryConfig(Strict):
     timeout: Duration = 300.0  # `newsmon query` stops a statement after this; --timeout overrides
 
 
+def parse_silence(value: object) -> str:
+    """'3x' (a multiple of the source's usual gap between new articles) or a duration ('2d')."""
+    text = str(value).strip()
+    if text.endswith("x"):
+        try:
+            factor = float(text[:-1])
+        except ValueError:
+            factor = 0.0
+        if factor <= 1:
+            raise ValueError(f"{value!r}: a multiple of the usual gap must be a number above 1, e.g. 3x")
+        return text
+    parse_duration(text)  # raises with the duration message
+    return text
+
+
+class HealthConfig(Strict):
+    """Operator alerts about sources (failing, silent, drifting, recovered), through the outbox."""
+
+    channels: list[str] = Field(default_factory=list)  # where operator alerts go; none: status only
+    failing_after: int = Field(3, ge=1)  # consecutive failed checks
+    silent_after: Annotated[str, BeforeValidator(parse_silence)] = "3x"
+    drift: bool = True  # a sudden rise of empty/short extractions or a drop of the median text length
+
+
+class MetricsConfig(Strict):
+    # host:port the daemon serves Prometheus /metrics on (none: off); `newsmon worker`s use worker_listen.
+    listen: str | None = Field(None, pattern=r"^[^\s:]+:\d{1,5}$")
+    worker_listen: str | None = Field(None, pattern=r"^[^\s:]+:\d{1,5}$")  # port 0: any free port
+
+
 class NewsmonConfig(Strict):
     config_dir: Path
     database_url: str = DEFAULT_DATABASE_URL
@@ -115,6 +146,9 @@ class NewsmonConfig(Strict):
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     query: QueryConfig = Field(default_factory=QueryConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (timestamp, level, logger, source, …)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     rules: dict[str, RuleConfig] = Field(default_factory=dict)
