@@ -38,6 +38,7 @@ from monitor.config import NewsmonConfig
 from monitor.distributed.check_queue import CheckMessage, CheckQueue, UnreadableCheck
 from monitor.distributed.connection import Keys, connect, process_identity, until_answered
 from monitor.redaction import mask
+from monitor.reload import reload_config
 from monitor.statuses import RunStatus
 from monitor.store import repo
 from monitor.store.session import session_scope
@@ -180,6 +181,17 @@ class RedisFeed:
         self.restart = True
         self.stop(f"retiring ({reason}); a fresh process takes over")
 
+    def _reload(self) -> None:
+        """SIGHUP: a valid new config means retiring into a fresh process, which reads it; an invalid
+        one is reported and this worker goes on with the running config."""
+        reloaded = reload_config(self.worker.config)
+        if reloaded.config is None:
+            self.echo(f"config reload failed, still running the previous config: {reloaded.error}")
+        elif not reloaded.changes.any():
+            self.echo("config reloaded: nothing changed")
+        elif not self.stopping.is_set():
+            self._retire(f"SIGHUP, config changed: {reloaded.changes.describe()}")
+
     def _grace_over(self) -> None:
         if self._grace_timer is not None and self._grace_timer.active():
             self._grace_timer.cancel()
@@ -234,6 +246,7 @@ class RedisFeed:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: _reactor().callFromThread(self._reload))
         task.LoopingCall(self._tick).start(TICK, now=True)
         task.LoopingCall(self.worker.forget_seen_urls).start(3600.0, now=True)
         for target, label in ((self._take_loop, "take"), (self._send_loop, "send"), (self._beat_loop, "beat")):

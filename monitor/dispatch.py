@@ -81,6 +81,7 @@ class Dispatcher:
         self._last_report = time.monotonic()
         self._check_number = 0
         self._thread: threading.Thread | None = None
+        self._new_config: NewsmonConfig | None = None  # from a SIGHUP, applied by the dispatch thread
 
     def _make_workers(self) -> WorkerSet:
         return WorkerSet(self.config, self.events)
@@ -117,6 +118,42 @@ class Dispatcher:
         return repo.close_abandoned_runs(session, now, "interrupted: the newsmon process running this "
                                          "check stopped before it finished")
 
+    # --- reloading ------------------------------------------------------------------------
+
+    def reload(self, config: NewsmonConfig) -> None:
+        """Use `config` from the next turn of the loop (any thread may call this)."""
+        self._new_config = config
+
+    def _apply_new_config(self) -> None:
+        config, self._new_config = self._new_config, None
+        if config is None:
+            return
+        old = self.sources
+        self.config = config
+        self.sources = {s.name: s for s in config.enabled_sources()}
+        for name, source in self.sources.items():
+            self.hosts[name] = host_of(source.start_urls[0]) if source.start_urls else ""
+            self.slots[name] = _slot_of(self.hosts[name], self.workers.slots)
+        now = repo.utcnow()
+        for position, name in enumerate(sorted(set(self.sources) - set(old))):
+            # New (or newly enabled): due now, started gradually like sources never checked.
+            self.queue.put(name, first_due(name, now=now, interval=config.source_interval(self.sources[name]),
+                                           stored_next=None, last_run=None, position=position,
+                                           jitter=config.schedule.jitter))
+        for name in set(old) - set(self.sources):
+            self.queue.discard(name)  # a check of it still running finishes; it is not due again
+        self.per_host = config.crawl.concurrent_requests_per_domain
+        self._restart_workers_for(config)
+
+    def _restart_workers_for(self, config: NewsmonConfig) -> None:
+        """Workers read the config when they start: each finishes what it holds while a fresh one
+        (with the new config) takes its slot."""
+        self.workers.config = config
+        self.workers.capacity = -(-config.crawl.parallel_sources // self.workers.slots)
+        for worker in list(self.workers.live.values()):
+            worker.send_stop()
+            self.workers.retire(worker)
+
     # --- the loop ------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -136,6 +173,7 @@ class Dispatcher:
                 if self.sources:  # no source, no worker to keep
                     self.workers.ensure_running()
                 self._drain_events(TICK)
+                self._apply_new_config()
                 self._watch_workers()
                 self._dispatch()
                 self._maybe_report()
@@ -162,7 +200,7 @@ class Dispatcher:
                                     started=now, handed_at=time.monotonic())
             interval = self.config.source_interval(self.sources[due.source])
             worker = self.workers.live[slot]
-            if worker.send_check(assignment, next_due(due.due, interval, now)):
+            if worker.send_check(assignment, next_due(due.due, interval, now, started=now)):
                 room[slot] -= 1
                 self.busy_hosts[self.hosts[due.source]] += 1
             else:  # the worker just died: the source waits for its replacement
@@ -199,11 +237,15 @@ class Dispatcher:
             self._hand_back([assignment])
             return
         self.busy_hosts[self.hosts[assignment.source]] -= 1
-        source = self.sources[assignment.source]
+        source = self.sources.get(assignment.source)
+        if source is None:  # removed from the config (SIGHUP) while its check ran: not due again
+            self.tally.done += 1
+            return
         throttled = result.get("throttled_until")
         self.queue.put(assignment.source, next_due(assignment.due, self.config.source_interval(source),
                                                    repo.utcnow(),
-                                                   datetime.fromisoformat(throttled) if throttled else None))
+                                                   datetime.fromisoformat(throttled) if throttled else None,
+                                                   started=assignment.started))
         status = result.get("status")
         new = int(result.get("new_articles") or 0)
         self.tally.done += 1
@@ -272,7 +314,8 @@ class Dispatcher:
         """Checks that did not run: their sources wait again, due as before (first in line)."""
         for assignment in assignments:
             self.busy_hosts[self.hosts[assignment.source]] -= 1
-            self.queue.put(assignment.source, assignment.due)
+            if assignment.source in self.sources:  # not if a reload removed it meanwhile
+                self.queue.put(assignment.source, assignment.due)
 
     def _requeue_lost(self, lost: list[Assignment], message: str, *, status: RunStatus = RunStatus.FAILED) -> None:
         """Checks lost with their worker: each recorded once (its run row says why), then handed back."""

@@ -166,6 +166,9 @@ class QueueDispatcher(Dispatcher):
         whichever worker recovers them (crawler.redis_feed)."""
         return 0
 
+    def _restart_workers_for(self, config) -> None:
+        """`newsmon worker`s read their own config: each reloads on its own SIGHUP."""
+
     def _watch_workers(self) -> None:
         """Workers watch each other (heartbeats in Redis); nothing to kill from here."""
 

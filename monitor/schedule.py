@@ -62,10 +62,16 @@ def first_due(source: str, *, now: datetime, interval: float, stored_next: datet
     return now + timedelta(seconds=spread + jitter_offset(source, jitter))
 
 
-def next_due(due: datetime, interval: float, now: datetime, throttled_until: datetime | None = None) -> datetime:
+def next_due(due: datetime, interval: float, now: datetime, throttled_until: datetime | None = None, *,
+             started: datetime | None = None) -> datetime:
     """The due time after a check that was due at `due`: the next slot of the grid, or now
-    when that slot has already passed; never before the site said to come back."""
-    following = due + timedelta(seconds=interval)
+    when that slot has already passed; never before the site said to come back.
+
+    A check that `started` a whole interval or more after it was due (a paused daemon, a
+    backlog) stood for every slot it missed: the rhythm restarts from when it ran, so a daemon
+    resumed after a long pause checks each source once, not once more at once."""
+    base = started if started is not None and (started - due).total_seconds() >= interval else due
+    following = base + timedelta(seconds=interval)
     if following <= now:
         following = now
     if throttled_until is not None and throttled_until > following:

@@ -30,6 +30,7 @@ from monitor.alerting import match_new_articles
 from monitor.config import NewsmonConfig
 from monitor.dispatch import Dispatcher
 from monitor.outbox import Outbox
+from monitor.reload import reload_config
 from monitor.store import repo
 from monitor.store.session import session_scope
 
@@ -49,6 +50,7 @@ class Daemon:
         self.stopping = threading.Event()
         self._deliver_lock = threading.Lock()
         self._again = threading.Event()
+        self._reload_asked = threading.Event()  # SIGHUP: handled by the main loop, not in the handler
         # Distributed mode (redis_url): checks go through Redis to `newsmon worker`s, anywhere.
         if config.redis_url:
             from monitor.queue_dispatch import QueueDispatcher  # needs the redis extra
@@ -120,6 +122,23 @@ class Daemon:
             self.scheduler.add_job(self.apply_retention, IntervalTrigger(seconds=RETENTION_EVERY, timezone="UTC"),
                                    id=RETENTION_JOB_ID, name="retention", next_run_time=now)
 
+    def reload(self) -> None:
+        """SIGHUP: the config directory again. A config that fails validation changes nothing."""
+        reloaded = reload_config(self.config)
+        if reloaded.config is None:
+            self.echo(f"config reload failed, still running the previous config: {reloaded.error}")
+            return
+        self.echo(f"config reloaded: {reloaded.changes.describe()}")
+        if not reloaded.changes.any():
+            return
+        with self._deliver_lock:  # no delivery pass is half on the old config and half on the new
+            old_outbox, self.outbox = self.outbox, Outbox(reloaded.config, self.sessions)
+            self.config = reloaded.config
+        old_outbox.close()
+        self.dispatcher.reload(reloaded.config)
+        self.scheduler.reschedule_job(DELIVERY_JOB_ID, trigger=IntervalTrigger(
+            seconds=self.config.schedule.delivery_interval, timezone="UTC"))
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def run(self) -> int:
@@ -138,6 +157,7 @@ class Daemon:
                 self.dispatcher.hurry.set()
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda _signum, _frame: self._reload_asked.set())
         try:
             self.dispatcher.load_schedule()
             self.scheduler.start(paused=True)
@@ -148,6 +168,9 @@ class Daemon:
             self.echo(f"newsmon daemon running: {sources} source(s), {self.config.crawl.workers} crawl worker(s), "
                       f"up to {self.config.crawl.parallel_sources} checks at once; Ctrl-C or SIGTERM to stop")
             while not self.stopping.wait(timeout=1.0):
+                if self._reload_asked.is_set():
+                    self._reload_asked.clear()
+                    self.reload()
                 if not self.dispatcher.alive():
                     self.echo("the dispatch loop stopped unexpectedly; exiting")
                     self.stopping.set()

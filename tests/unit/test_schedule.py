@@ -95,6 +95,16 @@ def test_next_due(due, now, throttled_until, expected):
     assert next_due(due, MINUTE, now, throttled_until) == expected
 
 
+@pytest.mark.parametrize("due, started, now, expected", [
+    pytest.param(at(0), at(1), at(2), at(MINUTE), id="started on time: the grid"),
+    pytest.param(at(0), at(59), at(61), at(MINUTE + 1), id="started late within the interval: grid, slot passed: now"),
+    pytest.param(at(-600), at(0), at(2), at(MINUTE), id="resumed after a pause: once, then every interval from then"),
+    pytest.param(at(-600), at(0), at(90), at(90), id="and a long check after it: again at once"),
+])
+def test_next_due_after_a_late_start(due, started, now, expected):
+    assert next_due(due, MINUTE, now, started=started) == expected
+
+
 # DueQueue -----------------------------------------------------------------------------------------------------------
 
 def queue_of(**dues: float) -> DueQueue:
