@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -97,6 +99,9 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error_summary: Mapped[str | None] = mapped_column(Text)
 
+    # Health reads a source's latest runs that found new articles (its usual gap between them).
+    __table_args__ = (Index("ix_crawl_runs_source_finished_at", "source", "finished_at"),)
+
 
 class FetchError(Base):
     """A failure while crawling: a feed that would not parse, a page that timed out."""
@@ -142,6 +147,8 @@ class Article(Base):
         Index("ix_articles_unmatched", "matched_at", "id"),
         # The exact-duplicate check (same text from the same source) is one lookup, not a scan of the source.
         Index("ix_articles_source_content_hash", "source", "content_hash"),
+        # Health compares a source's latest extractions with its earlier ones.
+        Index("ix_articles_source_fetched_at", "source", "fetched_at"),
     )
 
 
@@ -195,13 +202,16 @@ class StoryLock(Base):
 
 
 class Alert(Base):
-    """The outbox: one row per (rule, article, channel), sent at most once."""
+    """The outbox: one row per (rule, article, channel), sent at most once; or, with kind
+    'health', one operator alert about a source (no article: what it says is in `payload`)."""
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 'article' (a rule matched an article) or 'health' (monitor.health: rule is "health:<state>").
+    kind: Mapped[str] = mapped_column(String(20), default="article", server_default="article")
     rule: Mapped[str] = mapped_column(String(200))
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=AlertStatus.PENDING, index=True)  # an AlertStatus value
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # counted when claimed: a crash mid-send counts
@@ -219,10 +229,41 @@ class Alert(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Health alerts: the notice (source, state, since, detail, …) and the event it announces,
+    # "health:<source>:<transition>:<channel>", unique: two evaluations never queue one event twice.
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    event_key: Mapped[str | None] = mapped_column(String(400), unique=True)
 
-    article: Mapped[Article] = relationship(back_populates="alerts")
+    article: Mapped[Article | None] = relationship(back_populates="alerts")
 
     __table_args__ = (UniqueConstraint("rule", "article_id", "channel", "revision"),)
+
+
+class SourceHealth(Base):
+    """Per source, what health evaluation concluded (monitor.health) and what operators were told.
+
+    `version` counts transitions: each is written only if the row still has the version it was
+    read with, so evaluations running at once (the daemon, `newsmon crawl`) make it once."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | failing | silent | drifting
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+    # The problem operators were last alerted about; NULL: none, or they were told it recovered.
+    notified_state: Mapped[str | None] = mapped_column(String(20))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Learned from the source's history, kept until the fact they were learned from changes:
+    # the usual gap as of source_state.last_new_article_at = gap_as_of, the drift check as of
+    # last_run_at = drift_as_of (drift_since: drifting since then; NULL: not drifting).
+    usual_gap_seconds: Mapped[float | None] = mapped_column(Float)
+    gap_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    drift_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    drift_detail: Mapped[str | None] = mapped_column(Text)
+    drift_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BoilerplateLine(Base):
