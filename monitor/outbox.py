@@ -12,6 +12,9 @@ process now); a claim from another host waits for its lease to end. Delivery is
 at-least-once: receivers dedupe on the alert's delivery key (the webhook's
 X-Newsmon-Delivery header, the email's Message-ID), a uuid4 unique across archives.
 
+Operator alerts about sources (monitor.health) are rows of the same table (kind 'health',
+no article), claimed, retried and sent the same way; only their message differs.
+
 Passes run at once (each crawl cycle and the daemon's delivery job call
 deliver_due on one Outbox), so the lazily built channels are guarded by a lock
 and each channel serializes its own sends (monitor.channels.base).
@@ -23,11 +26,11 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.channels import AlertMessage, Channel, build_channel
+from monitor.channels import AlertMessage, Channel, HealthMessage, Message, build_channel
 from monitor.claim_owner import owner_is_gone, this_process
 from monitor.config import NewsmonConfig
 from monitor.errors import DeliveryError
@@ -47,13 +50,30 @@ class DeliverySummary:
     errors: list[str] = field(default_factory=list)
 
 
-def message_for(session: Session, alert: Alert) -> AlertMessage:
+# The keys of a health alert's payload that HealthMessage has fields for; the rest are its facts.
+_HEALTH_FIELDS = ("source", "state", "previous", "since", "detail")
+
+
+def message_for(session: Session, alert: Alert) -> Message:
+    if alert.kind == repo.HEALTH_KIND:
+        return health_message(alert)
     article = alert.article
     also_in = repo.story_outlets(session, article.story_id, except_source=article.source) if article.story_id else []
     return AlertMessage(
         alert_id=alert.id, delivery_key=alert.delivery_key, rule=alert.rule, title=article.title or "(untitled)",
         url=article.url, source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
         language=article.language, also_in=tuple(also_in),
+    )
+
+
+def health_message(alert: Alert) -> HealthMessage:
+    payload = dict(alert.payload or {})
+    since = payload.get("since")
+    return HealthMessage(
+        alert_id=alert.id, delivery_key=alert.delivery_key, source=payload.get("source") or "(unknown source)",
+        state=payload.get("state") or alert.rule.removeprefix("health:"),
+        since=datetime.fromisoformat(since) if since else None, detail=payload.get("detail") or "",
+        previous=payload.get("previous"), facts={k: v for k, v in payload.items() if k not in _HEALTH_FIELDS},
     )
 
 
@@ -130,7 +150,7 @@ class Outbox:
             self._send_claimed(*claimed, owner, summary)
         return summary
 
-    def _send_claimed(self, alert_id: int, channel_name: str, message: AlertMessage, owner: str,
+    def _send_claimed(self, alert_id: int, channel_name: str, message: Message, owner: str,
                       summary: DeliverySummary) -> None:
         error: DeliveryError | None = None
         note: str | None = None

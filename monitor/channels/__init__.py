@@ -1,7 +1,7 @@
 """Delivery channels: email (SMTP) and webhook (httpx). Delivery only: the
 outbox in monitor.outbox queues, retries and records."""
 
-from monitor.channels.base import AlertMessage, Channel
+from monitor.channels.base import AlertMessage, Channel, HealthMessage, Message
 from monitor.channels.email import EmailChannel
 from monitor.channels.webhook import WebhookChannel
 from monitor.config import ChannelConfig, EmailChannelConfig, WebhookChannelConfig
@@ -16,4 +16,4 @@ def build_channel(name: str, config: ChannelConfig) -> Channel:
     raise TypeError(f"channel {name!r}: unsupported config {type(config).__name__}")  # pragma: no cover
 
 
-__all__ = ["AlertMessage", "Channel", "EmailChannel", "WebhookChannel", "build_channel"]
+__all__ = ["AlertMessage", "Channel", "EmailChannel", "HealthMessage", "Message", "WebhookChannel", "build_channel"]

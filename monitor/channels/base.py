@@ -16,7 +16,7 @@ from __future__ import annotations
 import ssl
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,31 @@ class AlertMessage:
         }
 
 
+@dataclass(frozen=True)
+class HealthMessage:
+    """An operator alert about a source (monitor.health): it turned failing, silent or drifting,
+    or it recovered. `facts`: the rest of the notice (consecutive_failures, last_success_at, …)."""
+
+    alert_id: int
+    delivery_key: str
+    source: str
+    state: str  # failing | silent | drifting | recovered
+    since: datetime | None
+    detail: str
+    previous: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def as_payload(self) -> dict[str, Any]:
+        """The webhook's JSON object."""
+        since = self.since.astimezone(timezone.utc).isoformat() if self.since else None
+        return {"kind": "health", "alert_id": self.alert_id, "delivery_key": self.delivery_key,
+                "source": self.source, "state": self.state, "previous": self.previous, "since": since,
+                "detail": self.detail, **self.facts}
+
+
+Message = AlertMessage | HealthMessage
+
+
 class Channel(ABC):
     """Delivers one alert or raises monitor.errors.DeliveryError.
 
@@ -93,7 +118,7 @@ class Channel(ABC):
         self.name = name
         self._lock = threading.Lock()
 
-    def send(self, message: AlertMessage) -> str | None:
+    def send(self, message: Message) -> str | None:
         """Deliver one alert. Returns None, or a note on a partial delivery (e.g. recipients the
         server refused while accepting the others) that the outbox records on the sent alert."""
         with self._lock:
@@ -105,7 +130,7 @@ class Channel(ABC):
             self.release()
 
     @abstractmethod
-    def deliver(self, message: AlertMessage) -> str | None:
+    def deliver(self, message: Message) -> str | None:
         """send() without the lock."""
 
     def release(self) -> None:  # noqa: B027 (an optional hook: a channel without a connection has nothing to release)

@@ -27,7 +27,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from html import escape
 
-from monitor.channels.base import AlertMessage, Channel, printable_line, tls_context
+from monitor.channels import health_notice
+from monitor.channels.base import AlertMessage, Channel, HealthMessage, Message, printable_line, tls_context
 from monitor.config import EmailChannelConfig
 from monitor.errors import DeliveryError
 
@@ -51,19 +52,26 @@ def _date_text(message: AlertMessage) -> str:
     return published.strftime("%Y-%m-%d %H:%M UTC") if published else "unknown"
 
 
-def compose(message: AlertMessage, config: EmailChannelConfig) -> EmailMessage:
-    """The email for one alert; a pure function of its inputs except the Date header."""
+def _envelope(message: Message, config: EmailChannelConfig, subject: str) -> EmailMessage:
+    """The headers every email shares: the Message-ID from the delivery key, the alert id."""
     sender = parseaddr(config.from_)[1] or config.from_
     domain = sender.rpartition("@")[2] or "newsmon.invalid"
-    title = one_line(message.title) or "(untitled)"
-
     email_message = EmailMessage(policy=_POLICY)
-    email_message["Subject"] = one_line(f"{config.subject_prefix} {message.rule}: {title}")
+    email_message["Subject"] = subject
     email_message["From"] = config.from_
     email_message["To"] = ", ".join(config.to)
     email_message["Date"] = formatdate(usegmt=True)
     email_message["Message-ID"] = f"<newsmon-{message.delivery_key}@{domain}>"
     email_message["X-Newsmon-Alert-Id"] = str(message.alert_id)
+    return email_message
+
+
+def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
+    """The email for one alert; a pure function of its inputs except the Date header."""
+    if isinstance(message, HealthMessage):
+        return compose_health(message, config)
+    title = one_line(message.title) or "(untitled)"
+    email_message = _envelope(message, config, one_line(f"{config.subject_prefix} {message.rule}: {title}"))
     email_message["X-Newsmon-Rule"] = one_line(message.rule)
     # RFC 3834: tells vacation responders not to answer an automatic message.
     email_message["Auto-Submitted"] = "auto-generated"
@@ -73,6 +81,16 @@ def compose(message: AlertMessage, config: EmailChannelConfig) -> EmailMessage:
     if message.language:
         # Last: set_content and add_alternative move or drop Content-* headers.
         email_message["Content-Language"] = one_line(message.language)
+    return email_message
+
+
+def compose_health(message: HealthMessage, config: EmailChannelConfig) -> EmailMessage:
+    """An operator alert: the subject names the source and its state."""
+    email_message = _envelope(message, config, health_notice.subject(message, config.subject_prefix))
+    email_message["X-Newsmon-Health"] = one_line(f"{message.source} {message.state}")
+    email_message["Auto-Submitted"] = "auto-generated"
+    email_message.set_content(health_notice.plain_body(message))
+    email_message.add_alternative(health_notice.html_body(message), subtype="html")
     return email_message
 
 
@@ -122,7 +140,7 @@ class EmailChannel(Channel):
     def where(self) -> str:
         return f"{self.config.host}:{self.config.port}"
 
-    def deliver(self, message: AlertMessage) -> str | None:
+    def deliver(self, message: Message) -> str | None:
         email_message = compose(message, self.config)
         sender = parseaddr(self.config.from_)[1] or self.config.from_
         recipients = [address for _name, address in getaddresses(self.config.to) if address]

@@ -13,6 +13,15 @@ The request
      "published_at": "2023-12-08T00:00:00+00:00" | null, "snippet": "...",
      "language": "zh" | null, "also_in": ["other_source", ...]}
 
+An operator alert about a source (monitor.health) has the same headers and this body:
+
+    {"kind": "health", "alert_id": 43, "delivery_key": "...", "source": "...",
+     "state": "failing" | "silent" | "drifting" | "recovered", "previous": "ok" | ..., "since": "<ISO 8601>",
+     "detail": "3 consecutive checks failed (...)", "consecutive_failures": 3, "last_success_at": ... | null,
+     "last_new_article_at": ... | null, "last_error": ... | null, "usual_gap_seconds": ... | null}
+
+An article alert has no "kind" key; a health alert always has kind "health".
+
 The body is UTF-8 JSON (non-ASCII characters are not escaped).
 
 Signature scheme: hex HMAC-SHA256, keyed with the secret (UTF-8), over the
@@ -45,7 +54,7 @@ from datetime import datetime, timezone
 import httpx
 
 from monitor import __version__
-from monitor.channels.base import AlertMessage, Channel, printable_line, tls_context
+from monitor.channels.base import Channel, Message, printable_line, tls_context
 from monitor.config import WebhookChannelConfig
 from monitor.errors import DeliveryError
 from monitor.retry_after import parse_retry_after
@@ -58,7 +67,7 @@ HONOURS_RETRY_AFTER = frozenset({429, 503})  # rate limited, overloaded (RFC 911
 MAX_ANSWER_BYTES = 4096
 
 
-def encode_payload(message: AlertMessage) -> bytes:
+def encode_payload(message: Message) -> bytes:
     return json.dumps(message.as_payload(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -125,7 +134,7 @@ class WebhookChannel(Channel):
                                                  "Accept-Encoding": "identity"})
         return self._client
 
-    def request_for(self, message: AlertMessage, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
+    def request_for(self, message: Message, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
         """The body and headers for one alert (the headers signed at `timestamp`, default now)."""
         body = encode_payload(message)
         timestamp = timestamp or str(int(time.time()))
@@ -139,7 +148,7 @@ class WebhookChannel(Channel):
             headers["X-Newsmon-Signature"] = sign(self.config.secret.get_secret_value(), timestamp, body)
         return body, headers
 
-    def deliver(self, message: AlertMessage) -> str | None:
+    def deliver(self, message: Message) -> str | None:
         body, headers = self.request_for(message)
         where = origin(self.config.url)
         try:

@@ -18,13 +18,21 @@ def _short(title: str | None, width: int = 48) -> str:
     return title if len(title) <= width else title[: width - 1] + "…"
 
 
+def _about(alert) -> tuple[str | None, str]:
+    """(source, title) of an article alert; a health alert has no article, its payload says."""
+    if alert.article is not None:
+        return alert.article.source, _short(alert.article.title)
+    payload = alert.payload or {}
+    return payload.get("source"), _short(payload.get("detail"))
+
+
 def cmd_alerts(config: NewsmonConfig, args: argparse.Namespace) -> int:
     _engine, sessions = open_archive(config)
     with sessions() as session:
         alerts = repo.list_alerts(session, args.status, args.limit)
         rows = [[a.id, a.status, a.rule, a.channel, a.attempts,
-                 a.next_attempt_at if a.status == AlertStatus.PENDING else None, a.sent_at, a.article.source,
-                 _short(a.article.title), a.last_error] for a in alerts]
+                 a.next_attempt_at if a.status == AlertStatus.PENDING else None, a.sent_at, *_about(a),
+                 a.last_error] for a in alerts]
         counts = repo.alert_counts(session)
     print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "source", "title",
                   "last_error"], rows, args.format))
