@@ -1,5 +1,5 @@
-"""`newsmon status [--check] [--format table|json]`: per source health and schedule lag,
-the outbox, the archive."""
+"""`newsmon status [--check] [--format table|json]`: per source health (its state: ok, failing,
+silent, drifting, throttled, lagging, …) and schedule lag, the outbox, the archive."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig, SourceConfig
+from monitor.health.report import Judged, judge_sources
+from monitor.health.rules import HealthState, display_state
 from monitor.output import table, to_json
 from monitor.redaction import mask
 from monitor.schedule import LAG_TOLERANCE
@@ -104,12 +106,16 @@ def lag_problems(config: NewsmonConfig, statuses: list[repo.SourceStatus], now: 
     return [f"{source}: check overdue by {_span(late)}: {hint}" for late, source in behind]
 
 
-def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime) -> list[str]:
-    """What needs a person's attention; empty when the source is healthy."""
+def problems_for(config: NewsmonConfig, status: repo.SourceStatus, now: datetime,
+                 health: Judged | None = None) -> list[str]:
+    """What needs a person's attention; empty when the source is healthy. (A failing source is
+    named by its failed checks below; silence and drift by its health.)"""
     found = []
     source = _checked(config, status.source)
     if source is None:
         return found
+    if health is not None and health.state in (HealthState.SILENT, HealthState.DRIFTING):
+        found.append(f"{status.source}: {health.state}: {health.detail}")
     interval = config.source_interval(source)
     if status.consecutive_failures:
         found.append(f"{status.source}: last {status.consecutive_failures} crawl(s) failed: {mask(status.last_error)}")
@@ -132,16 +138,17 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
         statuses = repo.source_statuses(session, config.sources)
         counts = repo.alert_counts(session)
         size = repo.archive_size(session)
+        health = judge_sources(config, session, now)
     problems: list[str] = []
     for s in statuses:
-        problems += problems_for(config, s, now)
+        problems += problems_for(config, s, now, health.get(s.source))
     problems += lag_problems(config, statuses, now)
     lag = schedule_lag(config, statuses, now)
     queue_state, queue_problems = _queue_state(config)
     problems += queue_problems
     if getattr(args, "format", "table") == "json":
         print(to_json({
-            "sources": [_source_json(config, s, now) for s in statuses],
+            "sources": [_source_json(config, s, now, health.get(s.source)) for s in statuses],
             "schedule": asdict(lag),
             "alerts": {str(status): counts.get(status, 0) for status in AlertStatus},
             "archive": {"bytes": size.bytes, "articles": size.articles, "stories": size.stories,
@@ -150,7 +157,7 @@ def cmd_status(config: NewsmonConfig, args: argparse.Namespace) -> int:
             "problems": [mask(p) for p in problems],
         }))
     else:
-        _print_table(config, statuses, counts, size, lag, queue_state, problems, now)
+        _print_table(config, statuses, health, counts, size, lag, queue_state, problems, now)
     if args.check:
         return 1 if problems else 0
     return 0
@@ -174,27 +181,52 @@ def _queue_state(config: NewsmonConfig) -> tuple[dict | None, list[str]]:
     return state, []
 
 
-def _source_json(config: NewsmonConfig, s: repo.SourceStatus, now: datetime) -> dict:
+def source_state(config: NewsmonConfig, s: repo.SourceStatus, health: Judged | None, now: datetime) -> str:
+    """The one word for a source: its health, or what keeps it from being judged."""
+    source = config.sources.get(s.source)
+    late = lag_seconds(config, s, now)
+    return display_state(
+        health.state if health else HealthState.OK, configured=source is not None,
+        enabled=bool(source and source.enabled), checked=s.last_run_at is not None,
+        throttled=s.throttled_until is not None and s.throttled_until > now,
+        lagging=late is not None and source is not None and late > config.source_interval(source))
+
+
+def _source_json(config: NewsmonConfig, s: repo.SourceStatus, now: datetime, health: Judged | None) -> dict:
     source = config.sources.get(s.source)
     row = asdict(s)
     row["last_error"] = mask(s.last_error)
+    state = source_state(config, s, health, now)
+    judged = health is not None and state == str(health.state)
     row.update(configured=source is not None, enabled=bool(source and source.enabled),
-               lag_seconds=lag_seconds(config, s, now))
+               lag_seconds=lag_seconds(config, s, now), state=state,
+               since=health.since if judged else None, detail=mask(health.detail) if judged else None)
     return row
 
 
-def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], counts: dict, size: repo.ArchiveSize,
-                 lag: ScheduleLag, queue_state: dict | None, problems: list[str], now: datetime) -> None:
+def _state_cell(config: NewsmonConfig, s: repo.SourceStatus, health: Judged | None, now: datetime) -> str:
+    """The state, and for how long when it is a health problem: "failing 2h"."""
+    state = source_state(config, s, health, now)
+    problem = health is not None and health.state != HealthState.OK and state == str(health.state)
+    if problem and health.since is not None:
+        return f"{state} {_span((now - health.since).total_seconds())}"
+    return state
+
+
+def _print_table(config: NewsmonConfig, statuses: list[repo.SourceStatus], health: dict[str, Judged], counts: dict,
+                 size: repo.ArchiveSize, lag: ScheduleLag, queue_state: dict | None, problems: list[str],
+                 now: datetime) -> None:
     rows = []
     for s in statuses:
         configured = s.source in config.sources
         name = s.source if configured else f"{s.source} (not configured)"
         if s.throttled_until is not None and s.throttled_until > now:
             name += " (throttled)"
-        rows.append([name, _age(s.last_success_at, now), _age(s.last_new_article_at, now),
+        rows.append([name, _state_cell(config, s, health.get(s.source), now), _age(s.last_success_at, now),
+                     _age(s.last_new_article_at, now),
                      _next_check(config, s, now), s.articles, s.consecutive_failures, s.pending_alerts,
                      s.dead_alerts, mask(s.last_error) or ""])
-    print(table(["source", "last success", "last new article", "next check", "articles", "failing",
+    print(table(["source", "state", "last success", "last new article", "next check", "articles", "failing",
                  "pending alerts", "dead alerts", "last error"], rows, max_width=70))
     if lag.overdue:
         print(f"\nschedule: {lag.overdue} of {lag.sources} sources overdue, the oldest "
