@@ -128,6 +128,8 @@ def test_a_failing_source_raises_one_alert_after_failing_after_checks_and_one_re
         assert "3 consecutive checks failed" in alert["detail"] and "HTTP 500" in alert["detail"]
         wire, check = world.status()
         assert wire["state"] == "failing" and wire["since"] and wire["consecutive_failures"] == 3 and check == 1
+        (row,) = [line for line in world.newsmon("status").stdout.splitlines() if line.startswith("wire ")]
+        assert row.split()[1] == "failing", row
 
         world.crawl()
         assert len(world.health_posts()) == 1, "no repeat while the source keeps failing"
