@@ -34,6 +34,7 @@ from twisted.internet import task
 
 from crawler import progress
 from crawler.worker import CheckWorker, _reactor, build_worker
+from monitor import metrics
 from monitor.config import NewsmonConfig
 from monitor.distributed.check_queue import CheckMessage, CheckQueue, UnreadableCheck
 from monitor.distributed.connection import Keys, connect, process_identity, until_answered
@@ -90,6 +91,7 @@ class RedisFeed:
             self.outgoing.put((message, None))
             return
         self.checks_done += 1
+        metrics.record_result(result)
         if result.get("new_articles") or result.get("status") != RunStatus.OK:
             line = f"[{message.source}] {result.get('status')}, {result.get('new_articles') or 0} new articles"
             self.echo(line + (f" (error: {result['error']})" if result.get("error") else ""))
@@ -240,6 +242,7 @@ class RedisFeed:
     def serve(self) -> None:
         """Blocks in the reactor until stopped."""
         progress.result_sink = self._on_result
+        metrics.start_worker_metrics(self.worker.config, echo=self.echo)
 
         def on_signal(signum, _frame) -> None:
             _reactor().callFromThread(self.stop, f"got {signal.Signals(signum).name}")
@@ -277,6 +280,7 @@ def run_queue_worker(config: NewsmonConfig, *, log_level: str = "WARNING") -> in
     try:
         feed.serve()
     finally:
+        metrics.stop_metrics()
         worker.context.close()
     if feed.restart:
         restart_self()

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import metrics
 from monitor.config import NewsmonConfig
 from monitor.process_group import wait_exited
 from monitor.schedule import DueQueue, first_due, next_due
@@ -237,6 +238,7 @@ class Dispatcher:
             self._hand_back([assignment])
             return
         self.busy_hosts[self.hosts[assignment.source]] -= 1
+        metrics.record_result(result)
         source = self.sources.get(assignment.source)
         if source is None:  # removed from the config (SIGHUP) while its check ran: not due again
             self.tally.done += 1
@@ -325,6 +327,8 @@ class Dispatcher:
             for assignment in lost:
                 repo.end_unreported_check(session, assignment.source, message, since=assignment.started,
                                           status=status)
+        for assignment in lost:
+            metrics.record_check(assignment.source, status)
         self._hand_back(lost)
         self.tally.lost += len(lost)
 

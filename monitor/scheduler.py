@@ -26,9 +26,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import metrics
 from monitor.alerting import match_new_articles
 from monitor.config import NewsmonConfig
 from monitor.dispatch import Dispatcher
+from monitor.health import evaluate_health
 from monitor.outbox import Outbox
 from monitor.reload import reload_config
 from monitor.store import repo
@@ -78,6 +80,7 @@ class Daemon:
             while True:
                 self._again.clear()
                 matched = match_new_articles(self.config, self.sessions)
+                evaluate_health(self.config, self.sessions)  # operator alerts, through the same outbox
                 summary = self.outbox.deliver_due()
                 if matched.queued or summary.sent or summary.failed or summary.dead:
                     self.echo(f"deliver: {matched.queued} alerts queued; {summary.sent} sent, {summary.failed} to "
@@ -159,6 +162,10 @@ class Daemon:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda _signum, _frame: self._reload_asked.set())
         try:
+            metrics.start_daemon_metrics(
+                self.config, self.sessions, echo=self.echo,
+                schedule_lag=lambda: self.dispatcher.queue.lag(repo.utcnow()).oldest_seconds,
+                sources=lambda: list(self.dispatcher.sources))
             self.dispatcher.load_schedule()
             self.scheduler.start(paused=True)
             self._schedule_jobs()
@@ -184,5 +191,6 @@ class Daemon:
             self.echo("newsmon daemon stopped")
             return 0
         finally:
+            metrics.stop_metrics()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -106,3 +106,49 @@ def test_a_daemon_paused_past_several_intervals_checks_each_source_once_on_resum
     assert [farm.checks[n] - paused[n] for n in range(2)] == [1, 1], daemon.output()
     assert wait_until(lambda: all(farm.checks[n] >= paused[n] + 2 for n in range(2)), timeout=10)  # rhythm resumes
     assert daemon.stop() == 0, daemon.output()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _samples(text: str, name: str) -> dict[tuple, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == name}
+
+
+def test_the_daemons_metrics_move_as_it_checks(tmp_path):
+    import httpx
+
+    port = _free_port()
+    with FeedFarm(feeds=2, hosts=2) as farm, WebhookReceiver() as hook:
+        sources = {f"farm{n}": {"kind": "feed", "start_urls": [farm.feed_url(n)]} for n in range(2)}
+        config = _config(tmp_path, sources, {"officials": {"query": "officials", "channels": ["hook"]}}, hook)
+        newsmon = yaml.safe_load((config / "newsmon.yaml").read_text())
+        (config / "newsmon.yaml").write_text(yaml.safe_dump({**newsmon, "metrics": {"listen": f"127.0.0.1:{port}"}}))
+        daemon = Daemon(tmp_path, config, new_marker())
+        try:
+            daemon.start()
+            daemon.wait_for_line(f"127.0.0.1:{port}/metrics")
+            wait_until(lambda: min(farm.checks[n] for n in range(2)) >= 1, timeout=60)
+            first = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            farm.publish(0)
+            wait_until(lambda: len(hook.requests) >= 1, timeout=60)
+            wait_until(lambda: farm.checks[1] >= 4, timeout=60)
+            second = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            assert daemon.stop() == 0, daemon.output()
+        finally:
+            daemon.kill_everything()
+    checks = "newsmon_checks_total"
+    before, after = _samples(first, checks), _samples(second, checks)
+    assert sum(after.values()) >= sum(before.values()) + 4, (before, after)
+    stored = _samples(second, "newsmon_articles_stored_total")
+    assert stored[(("source", "farm0"),)] == 1  # the article published meanwhile
+    assert _samples(second, "newsmon_source_up")[(("source", "farm1"),)] == 1
+    assert _samples(second, "newsmon_alerts")[(("state", "sent"),)] >= 1
