@@ -15,9 +15,9 @@ import sys
 
 from crawler.parent_watch import exit_with_parent
 from crawler.worker import build_worker
+from monitor import log_format
 from monitor.config import load_config
 from monitor.errors import NewsmonError
-from monitor.redaction import install_log_masking
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,20 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Nobody would read our results: a SIGKILLed newsmon must not leave this crawl running.
     exit_with_parent(args.parent_pid or os.getppid(), kill_group=True)
+    log_format.configure("text", args.log_level)  # until the config names its log_format
 
     try:
         config = load_config(args.config)
-        install_log_masking()  # Scrapy logs request URLs, which may carry a ${TOKEN}
+        # Our handler in place of Scrapy's (LOG_INSTALL_ROOT_HANDLER is off), at Scrapy's LOG_LEVEL; it
+        # masks secrets: Scrapy logs request URLs, which may carry a ${TOKEN}.
+        log_format.configure(config, args.log_level)
         names = args.sources or [s.name for s in config.enabled_sources()]
         unknown = [n for n in names if n not in config.sources]
         if unknown:
-            print(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(config.sources))})",
-                  file=sys.stderr)
+            log_format.print_error(f"unknown source(s): {', '.join(unknown)} "
+                                   f"(known: {', '.join(sorted(config.sources))})", prefix="")
             return 2
         worker = build_worker(config, log_level=args.log_level, progress=not args.quiet and not args.serve,
                               long_lived=args.serve)
     except NewsmonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log_format.print_error(str(exc), exc)
         return exc.exit_code
 
     try:

@@ -37,6 +37,10 @@ def build_settings(config: NewsmonConfig, *, log_level: str = "WARNING") -> dict
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": log_level,
+        # Our root handler (monitor.log_format.configure, called by whoever starts the crawl) writes
+        # the config's log_format with each record's source; Scrapy's would be plain text, and each
+        # new crawler (one per check) would install it again.
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "ITEM_PIPELINES": PIPELINES,
         # Scrapy starts this many asyncio tasks for every response's output; an article page yields one
         # item, so the default 100 cost more CPU than the pipelines. Concurrency comes from the responses.

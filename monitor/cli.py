@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from monitor import __version__, redaction
+from monitor import __version__, log_format
 from monitor.commands import alerts, archive, crawl, extract, rules, run, status
 from monitor.config import NewsmonConfig, load_config, resolve_config_dir
 from monitor.errors import ConfigError, NewsmonError
@@ -126,18 +126,18 @@ def _discard_stdout() -> None:
 
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    redaction.install_log_masking()
+    level = logging.INFO if args.verbose else logging.WARNING
+    log_format.configure("text", level)  # the config, once loaded, may say json
     try:
         config = None
         config_dir = resolve_config_dir(args.config, os.environ)
         # extract works without a config unless it is asked for a source's hints
         if args.needs_config or getattr(args, "source", None):
             config = load_config(config_dir, os.environ)
+            log_format.configure(config, level)
         return args.handler(config, args)
     except NewsmonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log_format.print_error(str(exc), exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

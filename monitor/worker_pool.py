@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor import log_format
 from monitor.config import NewsmonConfig
 from monitor.crawl_protocol import (
     RESULT_PREFIX,
@@ -153,7 +154,8 @@ class WorkerProcess:
         for line in self.proc.stderr:
             line = line.rstrip("\n")
             self.stderr_tail.append(line)
-            print(f"[worker {self.pid}] {line}", file=sys.stderr, flush=True)
+            # "[worker PID] line"; with log_format json the worker's JSON record, with "worker": PID.
+            print(log_format.relay_line(line, worker=self.pid), file=sys.stderr, flush=True)
 
     def death_note(self, code: int | None) -> str:
         if code is not None and code < 0:  # what its processes wrote as they were killed explains nothing

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from monitor import log_format
 from monitor.commands.common import open_archive
 from monitor.config import NewsmonConfig
-from monitor.redaction import mask
 
 
 def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import Daemon  # APScheduler is loaded only by the command that needs it
 
     _engine, sessions = open_archive(config)
-    return Daemon(config, sessions, echo=lambda line: print(mask(line), flush=True)).run()
+    # Progress lines on stdout, masked: plain text, or with log_format json one JSON record each.
+    return Daemon(config, sessions, echo=log_format.echo_for(config)).run()
