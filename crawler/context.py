@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction_job import ready
 from crawler.parent_watch import exit_with_parent
+from monitor import log_format
 from monitor.config import NewsmonConfig
 from monitor.store.session import session_scope
 
@@ -68,7 +69,8 @@ class CrawlContext:
             # spawn: a forked copy of a running reactor and open database connections is no place to work.
             # The initializer: a worker outlives a SIGKILLed crawl otherwise (it waits on its task queue forever).
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=exit_with_parent, initargs=(os.getpid(),))
+                                             initializer=_start_extraction_process,
+                                             initargs=(os.getpid(), log_format.child_setup()))
             for _ in range(workers):  # start and import now: a cold worker would stall the first articles
                 self._pool.submit(ready)
         return self._pool
@@ -147,6 +149,12 @@ class CrawlContext:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+
+
+def _start_extraction_process(parent_pid: int, logging_setup: tuple) -> None:
+    """In each spawned extraction process: exit with the crawl; log (and mask secrets) as it does."""
+    exit_with_parent(parent_pid)
+    log_format.configure_child(*logging_setup)
 
 
 def _log_failure(done: Future) -> None:

@@ -34,11 +34,10 @@ from twisted.internet import task
 
 from crawler import progress
 from crawler.worker import CheckWorker, _reactor, build_worker
-from monitor import metrics
+from monitor import log_format, metrics
 from monitor.config import NewsmonConfig
 from monitor.distributed.check_queue import CheckMessage, CheckQueue, UnreadableCheck
 from monitor.distributed.connection import Keys, connect, process_identity, until_answered
-from monitor.redaction import mask
 from monitor.reload import reload_config
 from monitor.statuses import RunStatus
 from monitor.store import repo
@@ -85,7 +84,8 @@ class RedisFeed:
         """Every result the CheckWorker reports (progress.result_sink), in the reactor thread."""
         message = self.held.pop(result.get("check") or "", None)
         if message is None:
-            log.warning("result for a check this worker was not running: %s", result)
+            log.warning("result for a check this worker was not running: %s", result,
+                        extra={"source": result.get("source")})
             return
         if result.get("refused"):  # the same check already runs here (it came back while slow): one copy goes
             self.outgoing.put((message, None))
@@ -94,7 +94,8 @@ class RedisFeed:
         metrics.record_result(result)
         if result.get("new_articles") or result.get("status") != RunStatus.OK:
             line = f"[{message.source}] {result.get('status')}, {result.get('new_articles') or 0} new articles"
-            self.echo(line + (f" (error: {result['error']})" if result.get("error") else ""))
+            with log_format.about_source(message.source):
+                self.echo(line + (f" (error: {result['error']})" if result.get("error") else ""))
         self.outgoing.put((message, result))
 
     def _sent(self) -> None:
@@ -272,11 +273,10 @@ def restart_self() -> None:
 def run_queue_worker(config: NewsmonConfig, *, log_level: str = "WARNING") -> int:
     """`newsmon worker`: take checks from the queue until stopped; 0 on a clean stop."""
     checks = CheckQueue(connect(config.redis_url), Keys(config.redis_prefix), lease=config.crawl.heartbeat_timeout)
-    for handler in list(logging.root.handlers):  # Scrapy installs its own, at log_level; two would print DEBUG
-        logging.root.removeHandler(handler)
+    log_format.configure(config, log_level)  # the one root handler, at log_level (Scrapy installs none)
     worker = build_worker(config, log_level=log_level, progress=False, long_lived=True)
     feed = RedisFeed(worker, checks, name=process_identity(), capacity=config.crawl.parallel_sources,
-                     grace=config.crawl.stop_grace, echo=lambda line: print(mask(line), flush=True))
+                     grace=config.crawl.stop_grace, echo=log_format.echo_for(config, logger="newsmon.worker"))
     try:
         feed.serve()
     finally:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
 from monitor.config import NewsmonConfig
+from monitor.log_format import about_source
 from monitor.process_group import wait_exited
 from monitor.schedule import DueQueue, first_due, next_due
 from monitor.statuses import RunStatus
@@ -232,7 +233,8 @@ class Dispatcher:
     def _result(self, worker: WorkerProcess, result: dict) -> None:
         assignment = worker.held.pop(result.get("check") or "", None)
         if assignment is None:
-            log.warning("result for a check this daemon did not hand out: %s", result)
+            log.warning("result for a check this daemon did not hand out: %s", result,
+                        extra={"source": result.get("source")})
             return
         if result.get("refused"):  # the worker was stopping: the check goes to the next one
             self._hand_back([assignment])
@@ -258,7 +260,8 @@ class Dispatcher:
             line = f"crawl {assignment.source}: {status}, {new} new articles"
             if result.get("error"):
                 line += f" (error: {result['error']})"
-            self.echo(line)
+            with about_source(assignment.source):
+                self.echo(line)
         if new:
             self.on_new_articles()
 

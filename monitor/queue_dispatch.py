@@ -26,6 +26,7 @@ from datetime import datetime
 from monitor.dispatch import Dispatcher
 from monitor.distributed.check_queue import CheckMessage, CheckQueue
 from monitor.distributed.connection import Keys, connect, process_identity, until_answered
+from monitor.log_format import about_source
 from monitor.worker_pool import Assignment, Event
 
 CAPACITY_EVERY = 2.0  # seconds between reads of the live workers' capacity
@@ -153,11 +154,13 @@ class QueueDispatcher(Dispatcher):
         check = result.get("check") or ""
         if check not in self.workers.queued.held:
             if not result.get("vanished"):  # a vanished check whose real result came first: nothing to do
-                log.warning("result for a check this daemon did not queue: %s", result)
+                log.warning("result for a check this daemon did not queue: %s", result,
+                            extra={"source": result.get("source")})
             return
         if result.get("vanished"):
-            self.echo(f"check of {result['source']} vanished from Redis (restarted without persistence?); "
-                      "queued again")
+            with about_source(result["source"]):
+                self.echo(f"check of {result['source']} vanished from Redis (restarted without persistence?); "
+                          "queued again")
         self.workers.queued.messages.pop(check, None)
         super()._result(worker, result)
 

@@ -141,6 +141,8 @@ def test_json_daemon_output_is_all_json(tmp_path, site):
     assert any("checks in the last" in m and "1 done" in m for m in messages), out
     assert messages[-1] == "newsmon daemon stopped"
     assert all(r["logger"] == "newsmon.daemon" and r["level"] == "INFO" for r in stdout)
+    (checked,) = [r for r in stdout if r["message"].startswith(f"crawl {SOURCE}:")]
+    assert checked["source"] == SOURCE and "HTTP 404" in checked["message"]
     relayed = [r for r in stderr if "worker" in r]  # the crawl worker's own records, passed on
     assert relayed and all(isinstance(r["worker"], int) for r in relayed)
     assert any(r["source"] == SOURCE and "/2024/gone.html" in r["message"] for r in relayed), err
@@ -148,8 +150,6 @@ def test_json_daemon_output_is_all_json(tmp_path, site):
 
 
 @pytest.mark.redis
-@pytest.mark.xfail(strict=True, reason="until crawler/redis_feed.py run_queue_worker calls log_format.configure "
-                   "instead of removing the root handlers: then drop this marker")
 def test_json_newsmon_worker_output_is_all_json(tmp_path, site, redis_url, redis_prefix):
     config = _config(tmp_path, site, "json", redis_url=redis_url, redis_prefix=redis_prefix)
     worker = subprocess.Popen([newsmon_executable(), "--config", str(config), "-v", "worker"], env=_env(),
