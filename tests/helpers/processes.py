@@ -50,3 +50,16 @@ def marked_processes(marker: str) -> list[Proc]:
 
 def describe(processes: list[Proc]) -> str:
     return "\n".join(f"pid {p.pid} ppid {p.ppid} pgid {p.pgid}: {p.cmdline}" for p in processes) or "none"
+
+
+def wait_for_line(lines: list[str], needle: str, timeout: float, step: float = 0.05) -> str:
+    """The first of `lines` (filled by a reader thread) containing `needle`, waiting up to `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(lines):
+            if needle in line:
+                return line
+        time.sleep(step)
+    raise AssertionError(f"no line with {needle!r} within {timeout}s:\n" + "\n".join(lines))

@@ -23,7 +23,7 @@ from replay.environment import newsmon_executable
 from replay.feed_farm import FeedFarm
 from tests.helpers.config import write_config
 from tests.helpers.hostile import HostileServer, wait_until
-from tests.helpers.processes import MARKER_VARIABLE, describe, marked_processes, new_marker
+from tests.helpers.processes import MARKER_VARIABLE, describe, marked_processes, new_marker, wait_for_line
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
@@ -68,13 +68,7 @@ class Daemon:
         return "\n".join(self.lines)
 
     def wait_for_line(self, needle: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if needle in line:
-                    return line
-            time.sleep(0.1)
-        raise AssertionError(f"no line with {needle!r} within {timeout}s:\n{self.output()}")
+        return wait_for_line(self.lines, needle, timeout)
 
     def workers(self) -> list[int]:
         return [p.pid for p in marked_processes(self.marker) if "--serve" in p.cmdline]

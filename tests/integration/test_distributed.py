@@ -25,7 +25,7 @@ from replay.feed_farm import FeedFarm
 from replay.sinks import WebhookReceiver
 from tests.helpers.config import write_config
 from tests.helpers.hostile import wait_until
-from tests.helpers.processes import MARKER_VARIABLE, describe, marked_processes, new_marker
+from tests.helpers.processes import MARKER_VARIABLE, describe, marked_processes, new_marker, wait_for_line
 from tests.helpers.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis,
@@ -53,13 +53,7 @@ class Proc:
         return "\n".join(self.lines)
 
     def wait_for_line(self, needle: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if needle in line:
-                    return line
-            time.sleep(0.05)
-        raise AssertionError(f"no line with {needle!r} within {timeout}s:\n{self.output()}")
+        return wait_for_line(self.lines, needle, timeout)
 
     def wait(self, timeout: float = 120) -> int:
         code = self.proc.wait(timeout=timeout)
