@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,8 +146,8 @@ def soak(cycles: int, interval: float, feeds: int) -> dict:
                 if cycle % 50 == 0:
                     print(f"  cycle {cycle}/{cycles}", flush=True)
             time.sleep(3 * interval + 4)  # the last articles are fetched, matched and delivered
-            elapsed = time.monotonic() - start
         finally:
+            stopped_at = datetime.now(timezone.utc).replace(tzinfo=None)  # the archive's times are naive UTC
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=120)
         runs = runs_by_source(Path(tmp) / "archive.sqlite3")
@@ -161,8 +161,9 @@ def soak(cycles: int, interval: float, feeds: int) -> dict:
         late_by = max((_gap(a[1], b[1]) - interval for rows in runs.values()
                        for a, b in zip(rows, rows[1:], strict=False)), default=0.0)
         feed_requests = sum(farm.checks[n] for n in range(feeds))
-        # Scheduled: one check a cycle per source, from its first check to the end, plus that first one.
-        scheduled = feeds * (int(elapsed // interval) + 1)
+        # Scheduled: one check a cycle per source, from its first check to the daemon's stop (the first included).
+        scheduled = sum(int((stopped_at - datetime.fromisoformat(rows[0][1])).total_seconds() // interval) + 1
+                        for rows in runs.values())
         articles = [u for u in farm.published if u not in farm.stub_urls]
         posts = [r.json for r in hook.requests if isinstance(r.json, dict)]
         health = [p for p in posts if p.get("kind") == "health"]
