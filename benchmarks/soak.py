@@ -154,10 +154,11 @@ def soak(cycles: int, interval: float, feeds: int) -> dict:
         overlapping = sum(1 for rows in runs.values() for a, b in zip(rows, rows[1:], strict=False)
                           if a[2] is None or b[1] < a[2])
         checks_run = sum(len(rows) for rows in runs.values())
-        # A check that started an interval or more after its slot stood for the slots it missed (the daemon
-        # does not make them up): counted from the gaps between a source's check starts.
-        coalesced = sum(max(0, round(_gap(a[1], b[1]) / interval) - 1)
-                        for rows in runs.values() for a, b in zip(rows, rows[1:], strict=False))
+        # Slots the daemon did not make up because a source's check was late or ran past its next slot (the
+        # late check stands for them): the time each source's check starts fell behind its grid, in intervals.
+        behind = {source: sum(max(0.0, _gap(a[1], b[1]) - interval) for a, b in zip(rows, rows[1:], strict=False))
+                  for source, rows in runs.items()}
+        coalesced = sum(int(seconds // interval) for seconds in behind.values())
         late_by = max((_gap(a[1], b[1]) - interval for rows in runs.values()
                        for a, b in zip(rows, rows[1:], strict=False)), default=0.0)
         feed_requests = sum(farm.checks[n] for n in range(feeds))
@@ -180,7 +181,9 @@ def soak(cycles: int, interval: float, feeds: int) -> dict:
             "memory_ratio_pss": round(memory[cycles][1] / memory[MEMORY_AT][1], 3) if MEMORY_AT in memory else None,
             "memory_ratio_rss": round(memory[cycles][0] / memory[MEMORY_AT][0], 3) if MEMORY_AT in memory else None,
             "checks_scheduled": scheduled, "checks_run": checks_run, "feed_requests": feed_requests,
-            "checks_overlapping": overlapping, "slots_coalesced": coalesced, "latest_start_s": round(late_by, 2),
+            "checks_overlapping": overlapping, "slots_coalesced": coalesced,
+            "seconds_behind_grid": {source: round(seconds, 2) for source, seconds in sorted(behind.items())},
+            "latest_start_s": round(late_by, 2),
             "runs_per_source": {source: len(rows) for source, rows in sorted(runs.items())},
             "alerts_expected": len(articles), "alerts_received": len(article_posts),
             "articles_alerted_twice": sum(1 for n in article_hits.values() if n > 1),
@@ -214,7 +217,8 @@ def report(r: dict) -> None:
           f"(target <= 1.2)")
     print(f"  checks: scheduled {r['checks_scheduled']} (one a cycle a source), run {r['checks_run']}, feed "
           f"requests answered {r['feed_requests']}, overlapping {r['checks_overlapping']}; slots coalesced into a "
-          f"late check {r['slots_coalesced']} (the latest start {r['latest_start_s']}s past its interval)")
+          f"late check {r['slots_coalesced']} (checks fell behind the grid by "
+          f"{sum(r['seconds_behind_grid'].values()):.1f}s in all; the latest start {r['latest_start_s']}s late)")
     print(f"  article alerts: expected {r['alerts_expected']}, received {r['alerts_received']}, "
           f"twice {r['articles_alerted_twice']}, missing {r['articles_not_alerted']}")
     print(f"  operator alerts: expected {r['operator_alerts_expected']}, received {r['operator_alerts_received']}, "
