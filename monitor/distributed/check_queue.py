@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.distributed.connection import Keys
+from monitor.distributed.connection import Keys, text_of
 from monitor.distributed.reliable_queue import ReliableQueue
 
 RESULTS_TTL = 86_400  # seconds: the result list of an enqueuer that went away is dropped after a day
@@ -112,7 +112,7 @@ class CheckQueue:
             return 0, 0
         pipe = self.client.pipeline(transaction=False)
         for worker in workers:
-            pipe.exists(self.queue.alive_key(_text(worker)))
+            pipe.exists(self.queue.alive_key(text_of(worker)))
         alive = [w for w, up in zip(workers, pipe.execute(), strict=True) if up]
         gone = [w for w in workers if w not in alive]
         if gone:
@@ -160,7 +160,3 @@ class CheckQueue:
         """A worker stopping: what it still holds goes back to the front of the queue."""
         self.client.hdel(self.capacity_key, worker)
         return self.queue.leave(worker)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

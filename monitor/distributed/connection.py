@@ -54,6 +54,11 @@ class Keys:
         return f"{self.prefix}:checks:recovering"
 
 
+def text_of(value: bytes | str) -> str:
+    """A Redis reply as text (clients without decode_responses answer bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def connect(url: str, *, timeout: float = SOCKET_TIMEOUT):
     """A client for `url`, with timeouts, so an outage raises (and is waited out) instead of hanging."""
     redis = import_extra("redis")

@@ -62,6 +62,8 @@ from collections.abc import AsyncIterator
 
 import redis
 
+from monitor.distributed.connection import text_of
+
 DAY_MS = 86_400_000
 
 # KEYS: slots, next, seq, crawl_delay
@@ -120,10 +122,6 @@ class SlotTimeout(TimeoutError):
     """No slot of the domain was granted within the timeout."""
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class DomainLimiter:
     """Per-domain concurrency and start spacing held across every process using one Redis."""
 
@@ -152,8 +150,8 @@ class DomainLimiter:
                                     args=[holder, concurrency, repr(float(delay)), repr(float(lease)),
                                           repr(float(self.poll)), seq_ttl_ms])
         if token:
-            return _text(token), 0.0
-        return None, max(float(_text(wait)), MIN_WAIT)
+            return text_of(token), 0.0
+        return None, max(float(text_of(wait)), MIN_WAIT)
 
     def release(self, domain: str, token: str) -> bool:
         """Give a lease back; False when it had already expired (or was never held)."""
@@ -213,7 +211,7 @@ class DomainLimiter:
     def delay_for(self, domain: str) -> float | None:
         """The learned Crawl-delay of the domain, if any worker has shared one that has not expired."""
         value = self.client.get(self.keys(domain)["crawl_delay"])
-        return None if value is None else float(_text(value))
+        return None if value is None else float(text_of(value))
 
     def _bounded(self, wait: float, deadline: float | None, domain: str) -> float:
         if deadline is None:

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import redis
 
+from monitor.distributed.connection import text_of
+
 # Move every item of one in-flight list to the right (taking) end of the queue. The list
 # holds the newest-taken item at its left, so LMOVE LEFT -> RIGHT restores the taken order
 # with the oldest at the very front. A loop of LMOVE, not LRANGE + unpack: no size limit.
@@ -162,7 +164,7 @@ class ReliableQueue:
         """Whether the item is pending or in some worker's in-flight list."""
         if self.client.lpos(self.queue_key, item) is not None:
             return True
-        return any(self.client.lpos(self.inflight_key(w.decode() if isinstance(w, bytes) else w), item) is not None
+        return any(self.client.lpos(self.inflight_key(text_of(w)), item) is not None
                    for w in self.client.smembers(self.workers_key))
 
     def leave(self, worker: str) -> int:
