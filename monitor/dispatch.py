@@ -341,8 +341,6 @@ class Dispatcher:
         every = self.config.schedule.lag_report_every
         if time.monotonic() - self._last_report < every:
             return
-        # Each host's sources go to one worker slot (hashed once here: the dispatch loop asks often).
-        self.slots = {name: _slot_of(host, self.workers.slots) for name, host in self.hosts.items()}
         self._last_report = time.monotonic()
         t, self.tally = self.tally, Tally()
         lag = self.queue.lag(repo.utcnow())
