@@ -7,11 +7,13 @@ token patterns; a document is folded and tokenized once per field
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from functools import cached_property
+from urllib.parse import urlsplit
 
-from monitor.rules.model import TEXT_FIELDS, And, Document, Near, Not, Or, Query, Term
+from monitor.rules.model import TEXT_FIELDS, URL_FIELDS, And, Document, Near, Not, Or, Query, Term
 from monitor.rules.parser import parse_query
 from monitor.rules.text import FieldIndex, Pattern
 from monitor.text.normalize import fold_case_and_width
@@ -41,8 +43,29 @@ class PreparedDocument:
     def language(self) -> str:
         return _language(self.doc.language or "")
 
+    @cached_property
+    def url(self) -> str:
+        return fold_case_and_width(self.doc.url or "").strip()
+
+    @cached_property
+    def host(self) -> str:
+        return url_host(self.url)
+
     def field(self, name: str) -> FieldIndex:
         return self.title if name == "title" else self.text
+
+
+def url_host(url: str) -> str:
+    """The host of a folded URL, without port or trailing dot ("" when there is none)."""
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".")
+
+
+def site_matches(host: str, site: str) -> bool:
+    return host == site or (host.endswith(site) and host[-len(site) - 1] == ".")
 
 
 def _language(code: str) -> str:
@@ -65,6 +88,9 @@ def _present(index: FieldIndex, pattern: Pattern) -> bool:
 
 
 def occurrences(index: FieldIndex, pattern: Pattern) -> Iterator[Hit]:
+    if pattern.slop and len(pattern.parts) > 1:
+        yield from _sloppy(index, pattern)
+        return
     tokens, glued, prefix = pattern.tokens, pattern.glued, pattern.prefix
     n = len(tokens)
     if n == 1:
@@ -84,6 +110,42 @@ def occurrences(index: FieldIndex, pattern: Pattern) -> Iterator[Hit]:
         if spans and any(g and spans[p + i][1] != spans[p + i + 1][0] for i, g in enumerate(glued)):
             continue
         yield p, p + n - 1
+
+
+def _sloppy(index: FieldIndex, pattern: Pattern) -> Iterator[Hit]:
+    """The parts in order, at most `slop` tokens between one and the next; for
+    each start of the first part, the earliest way to complete it."""
+    parts = [list(occurrences(index, part)) for part in pattern.parts]
+    if not all(parts):
+        return
+    starts = [[first for first, _ in hits] for hits in parts[1:]]
+    for first, last in parts[0]:
+        end = last
+        for hits, firsts in zip(parts[1:], starts):
+            i = bisect_right(firsts, end)
+            if i == len(firsts) or firsts[i] > end + pattern.slop + 1:
+                break
+            end = hits[i][1]
+        else:
+            yield first, end
+
+
+def _followed(hits: list[Hit], others: list[Hit], distance: int) -> Iterator[Hit]:
+    """The hits with one of `others` starting after them, at most `distance` tokens between."""
+    starts = sorted(first for first, _ in others)
+    for first, last in hits:
+        i = bisect_right(starts, last)
+        if i < len(starts) and starts[i] <= last + distance + 1:
+            yield first, last
+
+
+def _preceded(hits: list[Hit], others: list[Hit], distance: int) -> Iterator[Hit]:
+    """The hits with one of `others` ending before them, at most `distance` tokens between."""
+    ends = sorted(last for _, last in others)
+    for first, last in hits:
+        j = bisect_left(ends, first - distance - 1)
+        if j < len(ends) and ends[j] < first:
+            yield first, last
 
 
 def _partnered(hits: list[Hit], others: list[Hit], distance: int) -> Iterator[Hit]:
@@ -110,7 +172,7 @@ class _Node:
 
 class _Words(_Node):
     def __init__(self, term: Term):
-        self.pattern = Pattern.of(term.text, term.prefix)
+        self.pattern = Pattern.of_term(term)
         self.fields = term.fields
 
     def matches(self, doc: PreparedDocument) -> bool:
@@ -139,11 +201,32 @@ class _Value(_Node):
         return actual == self.value or (not self.is_source and actual.startswith(self.value + "-"))
 
 
+class _Url(_Node):
+    """site: is the URL's host or a parent domain of it; url: a substring of the
+    URL, `*` standing for any characters."""
+
+    def __init__(self, term: Term):
+        self.is_site = term.field == "site"
+        value = fold_case_and_width(term.text).strip()
+        self.value = value
+        self.regex = None
+        if not self.is_site and "*" in value:
+            self.regex = re.compile(".*?".join(re.escape(part) for part in value.split("*")), re.DOTALL)
+
+    def matches(self, doc: PreparedDocument) -> bool:
+        if self.is_site:
+            return site_matches(doc.host, self.value)
+        if self.regex is not None:
+            return self.regex.search(doc.url) is not None
+        return self.value in doc.url
+
+
 class _Near(_Node):
     def __init__(self, near: Near):
-        self.left = [(Pattern.of(t.text, t.prefix), t.fields) for t in near.left]
-        self.right = [(Pattern.of(t.text, t.prefix), t.fields) for t in near.right]
+        self.left = [(Pattern.of_term(t), t.fields) for t in near.left]
+        self.right = [(Pattern.of_term(t), t.fields) for t in near.right]
         self.distance = near.distance
+        self.ordered = near.ordered
         self.fields = [f for f in TEXT_FIELDS
                        if any(f in fs for _, fs in self.left) and any(f in fs for _, fs in self.right)]
 
@@ -158,7 +241,8 @@ class _Near(_Node):
             index = doc.field(name)
             left = self._hits(self.left, name, index)
             right = self._hits(self.right, name, index) if left else []
-            if right and next(_partnered(left, right, self.distance), None) is not None:
+            pairs = _followed if self.ordered else _partnered
+            if right and next(pairs(left, right, self.distance), None) is not None:
                 return True
         return False
 
@@ -166,8 +250,12 @@ class _Near(_Node):
         if "text" in self.fields:
             left = self._hits(self.left, "text", doc.text)
             right = self._hits(self.right, "text", doc.text)
-            out.extend(_partnered(left, right, self.distance))
-            out.extend(_partnered(right, left, self.distance))
+            if self.ordered:
+                out.extend(_followed(left, right, self.distance))
+                out.extend(_preceded(right, left, self.distance))
+            else:
+                out.extend(_partnered(left, right, self.distance))
+                out.extend(_partnered(right, left, self.distance))
 
 
 class _And(_Node):
@@ -211,6 +299,8 @@ class _Not(_Node):
 
 def _compile(node: Query) -> _Node:
     if isinstance(node, Term):
+        if node.field in URL_FIELDS:
+            return _Url(node)
         return _Words(node) if node.searches_words else _Value(node)
     if isinstance(node, And):
         return _And(_compile(item) for item in node.items)

@@ -4,23 +4,29 @@ Grammar (precedence NOT > NEAR > AND > OR; adjacent operands mean AND):
     or      := and ("OR" and)*
     and     := unary (["AND"] unary)*
     unary   := "NOT" unary | near
-    near    := primary ("NEAR/" N primary)?
-    primary := [field ":"] (WORD | PHRASE | "(" or ")")
+    near    := primary (("NEAR/" | "ONEAR/") N primary)?
+    primary := [field ":"] (WORD | PHRASE ["~" N] | "(" or ")")
+               | ("site:" | "url:") (WORD | PHRASE)
 A NEAR operand is a term, a phrase or a parenthesized OR of them, so
-`NOT a NEAR/3 b` can only mean NOT (a NEAR/3 b).
+`NOT a NEAR/3 b` can only mean NOT (a NEAR/3 b). ONEAR is NEAR with the left
+operand first.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import replace
 
 from monitor.errors import RuleSyntaxError
-from monitor.rules.lexer import Token, tokenize
-from monitor.rules.model import FIELDS, And, Near, Not, Or, Query, Term
+from monitor.rules.lexer import _STOP, Token, tokenize
+from monitor.rules.model import FIELDS, URL_FIELDS, And, Near, Not, Or, Query, Term
 from monitor.rules.text import Pattern
+from monitor.text.normalize import fold_case_and_width
 
 MAX_DEPTH = 64  # nested groups and NOTs; deeper is a generated query gone wrong
 _OPERAND_STARTS = ("word", "phrase", "lparen", "field", "NOT")
+_RAW_VALUE = re.compile(rf"[^{_STOP}]*")
 _OPERATOR_HINTS = {"&": "AND", "&&": "AND", "|": "OR", "||": "OR"}
 
 
@@ -83,28 +89,31 @@ class _Parser:
     def parse_near(self) -> Query:
         left_pos = self.tok.pos
         left = self.parse_primary()
-        if self.tok.kind != "near":
+        if self.tok.kind not in ("near", "onear"):
             return left
         near = self.advance()
         right_pos = self.tok.pos
         right = self.parse_primary()
-        if self.tok.kind == "near":
+        if self.tok.kind in ("near", "onear"):
             raise self.error("NEAR cannot be chained: join two NEAR pairs with AND, "
                              "e.g. (a NEAR/5 b) AND (b NEAR/5 c)")
-        return self.near(left, left_pos, right, right_pos, int(near.value), near.pos)
+        return self.near(left, left_pos, right, right_pos, int(near.value), near.pos, near.kind == "onear")
 
-    def near(self, left: Query, left_pos: int, right: Query, right_pos: int, distance: int, pos: int) -> Near:
+    def near(self, left: Query, left_pos: int, right: Query, right_pos: int, distance: int, pos: int,
+             ordered: bool = False) -> Near:
+        name = "ONEAR" if ordered else "NEAR"
         sides = (_alternatives(left), _alternatives(right))
         for side, side_pos in zip(sides, (left_pos, right_pos)):
             if side is None:
-                raise self.error("NEAR joins terms, phrases or (a OR b) groups of them; "
+                raise self.error(f"{name} joins terms, phrases or (a OR b) groups of them; "
                                  "use AND for anything else", side_pos)
             if not all(term.searches_words for term in side):
-                raise self.error("NEAR only works on words in the title and text, not on source: or lang:", side_pos)
+                raise self.error(f"{name} only works on words in the title and text, "
+                                 "not on source:, lang:, site: or url:", side_pos)
         left_fields, right_fields = ({f for term in side for f in term.fields} for side in sides)
         if not left_fields & right_fields:
-            raise self.error("NEAR needs both sides in the same field (title: or text:)", pos)
-        return Near(sides[0], sides[1], distance)
+            raise self.error(f"{name} needs both sides in the same field (title: or text:)", pos)
+        return Near(sides[0], sides[1], distance, ordered)
 
     def parse_primary(self) -> Query:
         token = self.tok
@@ -122,7 +131,8 @@ class _Parser:
             return inner
         if token.kind == "phrase":
             self.advance()
-            return self.term(token.value, token.pos, phrase=True)
+            term = self.term(token.value, token.pos, phrase=True)
+            return term if not token.slop else replace(term, slop=token.slop)
         if token.kind == "word":
             self.advance()
             return self.term(token.value, token.pos, phrase=False)
@@ -130,7 +140,7 @@ class _Parser:
             raise self.error("the query ends where a term was expected")
         if token.kind == "rparen":
             raise self.error("a term is missing before ')'")
-        name = "NEAR" if token.kind == "near" else token.kind
+        name = {"near": "NEAR", "onear": "ONEAR"}.get(token.kind, token.kind)
         raise self.error(f"a term is missing before {name}")
 
     def parse_scope(self) -> Query:
@@ -142,6 +152,8 @@ class _Parser:
             hint = f" (did you mean {close[0]}:?)" if close else ""
             raise self.error(f"unknown field scope {token.value + ':'!r}{hint}; the known scopes are {known}; "
                              "to search for the word itself, put it in quotes", token.pos)
+        if name in URL_FIELDS:
+            return self.parse_url_value(name, token.pos)
         if self.tok.kind == "field":
             raise self.error("a field scope cannot follow another; give each term its own")
         if self.tok.kind not in ("word", "phrase", "lparen"):
@@ -150,17 +162,45 @@ class _Parser:
         inner = self.parse_primary()
         return self.scope(inner, name, start)
 
+    def parse_url_value(self, name: str, pos: int) -> Term:
+        example = "site:xinhuanet.com" if name == "site" else "url:/2024-03/ or url:*/world/*.htm"
+        value = self.tok
+        if value.kind not in ("word", "phrase", "field"):
+            raise self.error(f"{name}: must be followed by a value, e.g. {example} "
+                             f"(for several, write {name}:a OR {name}:b)", pos)
+        if value.kind == "phrase":
+            self.advance()
+            text = value.value.strip()
+        else:  # the raw characters up to a space, parenthesis or quote: URLs have colons of their own
+            end = _RAW_VALUE.match(self.text, value.pos).end()
+            while self.tok.kind != "end" and self.tok.pos < end:
+                self.advance()
+            text = self.text[value.pos:end]
+        if name == "site":
+            text = site_value(text)
+            if not text or "*" in text or " " in text:
+                raise self.error("site: takes a host name or a domain, e.g. site:xinhuanet.com", value.pos)
+        elif not text.replace("*", "").strip():
+            raise self.error(f"url: needs some characters of the URL to look for, e.g. {example}", value.pos)
+        if value.kind == "phrase" and value.slop:
+            raise self.error("~ only applies to phrases searched in the title and text", value.pos)
+        return Term(text, phrase=value.kind == "phrase", field=name)
+
     def scope(self, query: Query, field: str, pos: int) -> Query:
         """Push a field scope down onto the terms of a group; inner scopes win."""
         if isinstance(query, Term):
-            return query if query.field else Term(query.text, query.phrase, query.prefix, field)
+            if query.field:
+                return query
+            if query.slop and field in ("source", "lang"):
+                raise self.error("~ only applies to phrases searched in the title and text", pos)
+            return replace(query, field=field)
         if isinstance(query, And | Or):
             return type(query)(tuple(self.scope(q, field, pos) for q in query.items))
         if isinstance(query, Not):
             return Not(self.scope(query.item, field, pos))
         left = tuple(self.scope(t, field, pos) for t in query.left)
         right = tuple(self.scope(t, field, pos) for t in query.right)
-        return self.near(Or(left), pos, Or(right), pos, query.distance, pos)
+        return self.near(Or(left), pos, Or(right), pos, query.distance, pos, query.ordered)
 
     def term(self, text: str, pos: int, phrase: bool) -> Term:
         if not phrase and (text in _OPERATOR_HINTS or text.startswith(("&&", "||"))):
@@ -179,6 +219,18 @@ class _Parser:
             what = "the phrase" if phrase else repr(text)
             raise self.error(f"{what} has no letters or digits to search for", pos)
         return Term(" ".join(stem.split()) if phrase else stem, phrase=phrase, prefix=prefix)
+
+
+def site_value(text: str) -> str:
+    """`site:` as written -> the host or domain compared: folded, without a scheme,
+    path, port, leading `*.` or `.` and trailing dot (site:https://www.x.com/a -> www.x.com)."""
+    value = fold_case_and_width(text).strip()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.removeprefix("*.").strip(".")
 
 
 def _alternatives(query: Query) -> tuple[Term, ...] | None:

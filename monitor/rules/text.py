@@ -36,14 +36,32 @@ class Pattern:
     tokens: tuple[str, ...]
     glued: tuple[bool, ...]
     prefix: bool = False  # the last token may be longer (innovat*)
+    slop: int = 0  # up to this many tokens between consecutive chunks ("a b"~2)
 
     @classmethod
-    def of(cls, text: str, prefix: bool = False) -> Pattern:
+    def of(cls, text: str, prefix: bool = False, slop: int = 0) -> Pattern:
         matches = list(TOKEN_RE.finditer(fold_case_and_width(text)))
         tokens = tuple(m.group() for m in matches)
         glued = tuple(a.end() == b.start() and is_cjk(a.group()) and is_cjk(b.group())
                       for a, b in zip(matches, matches[1:]))
-        return cls(tokens, glued, prefix)
+        return cls(tokens, glued, prefix, slop)
+
+    @classmethod
+    def of_term(cls, term) -> Pattern:
+        return cls.of(term.text, term.prefix, term.slop)
+
+    @cached_property
+    def parts(self) -> tuple[Pattern, ...]:
+        """The chunks as patterns of their own (the prefix on the last): what a
+        phrase with slop matches in order, with gaps."""
+        parts: list[Pattern] = []
+        start = 0
+        for i in range(len(self.tokens)):
+            if i == len(self.tokens) - 1 or not self.glued[i]:
+                last = i == len(self.tokens) - 1
+                parts.append(Pattern(self.tokens[start:i + 1], self.glued[start:i], self.prefix and last))
+                start = i + 1
+        return tuple(parts)
 
     @cached_property
     def chunks(self) -> tuple[str, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitor.rules import Document, PreparedDocument, compile_query, snippet
@@ -20,6 +22,8 @@ JJCKB = Document(
     source="jjckb", language="zh-CN",
 )
 NQPF = '"new quality productive forces" OR 新质生产力'
+XINHUA_URL = replace(XINHUA, url="https://News.Xinhuanet.com:443/english/2024-03/01/c_1310766.htm?src=rss")
+JJCKB_URL = replace(JJCKB, url="http://www.jjckb.cn/2024-03/05/c_1310766.htm")
 
 
 def doc(text: str, title: str = "", **kw) -> Document:
@@ -140,6 +144,90 @@ CASES = [
     ("新质生产力 NEAR/5 北京", JJCKB, True),              # punctuation is not a position
     ("新质生产力 NEAR/2 productive", doc("新质生产力 new productive forces"), True),
     ("新质生产力 NEAR/0 productive", doc("新质生产力 new productive forces"), False),
+    # -- ordered proximity: ONEAR
+    ("chip ONEAR/1 exports", XINHUA, True),
+    ("exports ONEAR/1 chip", XINHUA, False),             # the first term must come first
+    ("chip ONEAR/0 exports", XINHUA, True),
+    ("chang ONEAR/2 technology", XINHUA, True),
+    ("chang ONEAR/1 technology", XINHUA, False),
+    ("technology ONEAR/5 chang", XINHUA, False),
+    ('"smart factory" ONEAR/5 satellite', XINHUA, True),
+    ('satellite ONEAR/5 "smart factory"', XINHUA, False),
+    ("b ONEAR/1 a", doc("a b x a"), True),               # any pair in order will do
+    ("b ONEAR/0 a", doc("a b x a"), False),
+    ("chip ONEAR/5 chip", doc("one chip only"), False),
+    ("chip ONEAR/5 chip", doc("chip and chip"), True),
+    ("(robot OR robotic) ONEAR/3 (lens OR lenses)", XINHUA, True),
+    ("(lens OR lenses) ONEAR/3 (robot OR robotic)", XINHUA, False),
+    ("robot* ONEAR/3 lens*", XINHUA, True),
+    ("title:china ONEAR/3 tech*", XINHUA, True),
+    ("title:china ONEAR/2 tech*", XINHUA, False),
+    ("china ONEAR/50 satellite", XINHUA, False),         # not across title and text
+    ("NOT exports ONEAR/1 chip", XINHUA, True),
+    ("科技 ONEAR/3 资源", JJCKB, True),                   # Chinese: characters, no word boundaries
+    ("资源 ONEAR/3 科技", JJCKB, False),
+    ("新质 ONEAR/0 生产力", JJCKB, True),                  # inside a longer run
+    ("生产力 ONEAR/0 新质", JJCKB, False),
+    ("新质生产力 ONEAR/2 productive", doc("新质生产力 new productive forces"), True),
+    ("productive ONEAR/2 新质生产力", doc("新质生产力 new productive forces"), False),
+    # -- phrases with slop: "a b"~n
+    ('"chang technology"~2', XINHUA, True),               # chang guang satellite technology
+    ('"chang technology"~1', XINHUA, False),
+    ('"chang technology"~0', XINHUA, False),
+    ('"technology chang"~5', XINHUA, False),              # in order
+    ('"productive forces"~0', XINHUA, True),
+    ('"new forces"~1', XINHUA, True),
+    ('"new productivity"~2', XINHUA, False),              # three words between them
+    ('"new productivity"~3', XINHUA, True),
+    ('"new forc*"~1', XINHUA, True),                     # a prefix at the end
+    ('"a b c"~1', doc("a x b y c"), True),                # each gap on its own
+    ('"a b c"~1', doc("a x y b c"), False),
+    ('"a b c"~1', doc("a x y b a b x c"), True),          # a later start completes
+    ('"a a"~1', doc("a"), False),
+    ('"a a"~1', doc("a x a"), True),
+    ('"smart lenses"~10', XINHUA, True),
+    ('"smart lenses"~9', XINHUA, False),
+    ('title:"china tech"~3', XINHUA, True),
+    ('text:"china tech"~3', XINHUA, False),
+    ('"新质 北京"~3', JJCKB, True),                        # Chinese: up to n characters between
+    ('"新质 北京"~2', JJCKB, False),
+    ('"新质生产力 北京"~1', doc("形成新质生产力，北京"), True),  # punctuation is not a position
+    ('"新质生产力 北京"~0', doc("形成新质生产力，北京"), True),
+    ('"新质生产力 北京"~1', doc("新质生产 力北京"), False),     # a glued run stays a substring
+    ('"chip grew"~1 NEAR/0 role', XINHUA, True),
+    # -- site: and url:
+    ("site:xinhuanet.com", XINHUA_URL, True),             # a parent domain
+    ("site:news.xinhuanet.com", XINHUA_URL, True),        # the host itself
+    ("site:NEWS.XINHUANET.COM", XINHUA_URL, True),
+    ("site:com", XINHUA_URL, True),
+    ("site:inhuanet.com", XINHUA_URL, False),             # labels, not characters
+    ("site:evilxinhuanet.com", replace(XINHUA, url="http://xinhuanet.com/a"), False),
+    ("site:xinhuanet.com", replace(XINHUA, url="http://evilxinhuanet.com/a"), False),
+    ("site:xinhuanet.com", replace(XINHUA, url="http://xinhuanet.com.evil.org/a"), False),
+    ("site:xinhuanet.com", replace(XINHUA, url="http://evil.org/?r=xinhuanet.com"), False),
+    ("site:www.xinhuanet.com", XINHUA_URL, False),
+    ("site:xinhuanet.com", replace(XINHUA, url="HTTP://XinhuaNet.com./x"), True),
+    ("site:xinhuanet.com", XINHUA, False),               # no URL
+    ("site:https://xinhuanet.com/world", XINHUA_URL, True),  # written as a URL: its host
+    ("site:*.xinhuanet.com", XINHUA_URL, True),
+    ("url:/english/", XINHUA_URL, True),
+    ("url:/ENGLISH/2024-03", XINHUA_URL, True),          # case does not matter
+    ("url:/world/", XINHUA_URL, False),
+    ("url:english*.htm", XINHUA_URL, True),               # * stands for any characters
+    ("url:*/2024-03/*/c_*.htm", XINHUA_URL, True),
+    ("url:.htm*english", XINHUA_URL, False),
+    ("url:https://news.xinhuanet.com/", XINHUA_URL, False),  # the URL as given: here with a port
+    ("url:https://news.xinhuanet.com:443/", XINHUA_URL, True),
+    ("url:src=rss", XINHUA_URL, True),
+    ("url:x", XINHUA, False),
+    ("chip AND site:xinhuanet.com", XINHUA_URL, True),
+    ("chip AND site:jjckb.cn", XINHUA_URL, False),
+    ("chip NOT site:xinhuanet.com", XINHUA_URL, False),
+    ("NOT site:jjckb.cn", XINHUA_URL, True),
+    ("site:jjckb.cn OR site:xinhuanet.com", XINHUA_URL, True),
+    ("site:jjckb.cn 新质生产力", JJCKB_URL, True),
+    ("title:(site:jjckb.cn)", JJCKB_URL, True),
+    ("site:jjckb.cn AND url:/2024-03/ AND 科技 ONEAR/3 资源", JJCKB_URL, True),
     # -- empty and odd documents
     ("chip", doc(""), False),
     ("NOT chip", doc(""), True),
@@ -182,6 +270,14 @@ HIGHLIGHTS = [
     ("café", doc("Café or cafe\u0301 or cafe"), ["Café", "cafe\u0301"]),
     ("strasse", doc("Die Straße, die STRASSE"), ["Straße", "STRASSE"]),
     ("가", doc("word \u1100\u1161 next"), ["\u1100\u1161"]),                # jamo compose across characters
+    ("chip ONEAR/1 exports", XINHUA, ["Chip", "exports"]),
+    ("exports ONEAR/1 chip", XINHUA, []),
+    ("b ONEAR/1 c", doc("c b x c b"), ["b x c"][:0] + ["b", "c"]),
+    ('"chang technology"~2', XINHUA, ["Chang Guang Satellite Technology"]),
+    ('"新质 北京"~3', JJCKB, ["新质生产力，北京"]),
+    ("lenses AND site:xinhuanet.com", XINHUA_URL, ["lenses"]),
+    ("site:xinhuanet.com", XINHUA_URL, []),                          # nothing in the text to mark
+    ("科技 ONEAR/3 资源", JJCKB, ["科技", "资源"]),
 ]
 
 
@@ -214,6 +310,14 @@ def test_snippet_short_text_is_whole_and_whitespace_collapsed():
 def test_snippet_of_chinese_text():
     text = snippet(JJCKB, compile_query("新质生产力"), width=30)
     assert "新质生产力" in text and len(text) <= 30 and text.startswith("…")
+
+
+def test_snippet_for_the_new_operators():
+    long = replace(LONG, url="https://news.example.com/a")
+    assert "the wafer shortage" in snippet(long, compile_query('"the shortage"~1'), width=80)
+    assert "the wafer shortage" in snippet(long, compile_query("wafer ONEAR/1 shortage"), width=80)
+    assert "the wafer shortage" in snippet(long, compile_query("site:example.com wafer"), width=80)
+    assert snippet(long, compile_query("site:example.com"), width=60).startswith("word0 word1")
 
 
 def test_snippet_of_xinhua_example():
