@@ -4,7 +4,9 @@ The index narrows the archive to candidates (a superset); every candidate is
 then checked with the rule matcher, so results mean exactly what the rule
 language says on both backends. Parts of a query the index cannot express
 (NOT, source:/lang: scopes, terms too short for trigrams, Chinese terms on
-PostgreSQL's word index) simply do not narrow the search.
+PostgreSQL's word index) simply do not narrow the search. site: and url:
+narrow with a LIKE on the URL (the site or the url: pieces as substrings),
+NEAR/ONEAR to both sides being present, a phrase with slop to its words.
 """
 
 from __future__ import annotations
@@ -31,9 +33,24 @@ class _Translator:
     def __init__(self, dialect: str):
         self.dialect = dialect
 
+    def url(self, term: Term) -> Condition:
+        pieces = [p for p in term.text.lower().split("*") if p]
+        if not pieces or not all(p.isascii() for p in pieces):  # lower() in SQL may fold only ASCII
+            return None
+        pattern = "%" + "%".join(p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                                 for p in pieces) + "%"
+        return or_(func.lower(Article.url).like(pattern, escape="\\"),
+                   func.lower(Article.canonical_url).like(pattern, escape="\\"))
+
     def term(self, term: Term) -> Condition:
+        if term.field in ("site", "url"):
+            return self.url(term)
         if term.field in ("source", "lang"):
             return None
+        if term.slop:  # the words in order with gaps: each word must be there
+            words = [Term(w, prefix=term.prefix and i == len(term.text.split()) - 1, field=term.field)
+                     for i, w in enumerate(term.text.split())]
+            return self(And(tuple(words)))
         value = " ".join(term.text.split())
         if self.dialect == "sqlite":
             if len(value) < 3:  # trigrams need three characters
@@ -91,7 +108,7 @@ def search(session: Session, query: str, *, since: datetime | None = None,
     found = 0
     for article in session.scalars(stmt.execution_options(yield_per=200)):
         doc = Document(title=article.title or "", text=article.text or "", source=article.source,
-                       language=article.language)
+                       language=article.language, url=article.url or article.canonical_url or "")
         if compiled.matches(doc):
             yield article, compiled
             found += 1

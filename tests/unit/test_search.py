@@ -18,7 +18,15 @@ ARTICLES = [
 ]
 QUERIES = ["satellit*", "新质生产力", "新质生产力 OR railway", "chip", "chips", "innovat* NOT lithography",
            "title:(chip OR port)", "source:xinhua", "NOT satellite", '"driverless trucks"', "trucks NEAR/2 hydrogen",
-           "lang:zh", "科技 上海", "semiconductor AND railway", "ab"]
+           "lang:zh", "科技 上海", "semiconductor AND railway", "ab",
+           # ONEAR, "phrase"~n, site:, url:
+           "trucks ONEAR/2 hydrogen", "hydrogen ONEAR/2 trucks", '"automated trucks"~2', '"automated trucks"~1',
+           '"新质 资源"~20', "科技 ONEAR/3 资源", "site:xinhuanet.com", "site:xinhuanet.com AND chip",
+           "site:xinhuanet.com AND satellit*", "site:news.xinhuanet.com", "site:evilxinhuanet.com", "site:com",
+           "site:jjckb.cn OR railway", "NOT site:xinhuanet.com", "url:/2024-03/", "url:2024*c_", "url:%",
+           "url:a_b", "url:/WORLD/", "site:jjckb.cn 新质生产力", "site:xinhuanet.com AND lang:en AND NOT port"]
+URLS = ["https://english.news.xinhuanet.com/2024-03/01/c_1.htm", "http://www.jjckb.cn/2024-03/05/c_2.htm",
+        "https://blog.example.org/a%20b/a_b", "http://evilxinhuanet.com/world/farm", "https://xinhuanet.com/World/x"]
 
 
 @pytest.fixture
@@ -26,7 +34,7 @@ def sessions(archive_url):
     factory = session_factory(make_engine(archive_url))
     with session_scope(factory) as s:
         for n, (source, title, text, lang) in enumerate(ARTICLES):
-            repo.add_article(s, url=f"http://x/{n}", canonical_url=f"http://x/{n}", source=source, title=title,
+            repo.add_article(s, url=URLS[n], canonical_url=f"http://x/{n}", source=source, title=title,
                              text=text, language=lang, content_hash=f"h{n}", fetched_at=repo.utcnow())
     return factory
 
@@ -34,8 +42,8 @@ def sessions(archive_url):
 @pytest.mark.parametrize("query", QUERIES)
 def test_search_equals_the_rule_matcher(sessions, query):
     compiled = compile_query(query)
-    expected = {title for source, title, text, lang in ARTICLES
-                if compiled.matches(Document(title=title, text=text, source=source, language=lang))}
+    expected = {title for (source, title, text, lang), url in zip(ARTICLES, URLS)
+                if compiled.matches(Document(title=title, text=text, source=source, language=lang, url=url))}
     with session_scope(sessions) as s:
         found = {article.title for article, _ in search(s, query, limit=100)}
     assert found == expected
@@ -53,3 +61,15 @@ def test_index_follows_updates_and_deletes(sessions):
         assert [a.title for a, _ in search(s, "zeppelins")] == ["Qingdao port record"]
         assert list(search(s, "driverless")) == []
         assert list(search(s, "satellit*")) == []
+
+
+@pytest.mark.parametrize("query, narrows", [
+    ("site:xinhuanet.com", True), ("url:/2024-03/", True), ('"automated trucks"~2', True),
+    ("trucks ONEAR/2 hydrogen", True), ("url:数据", False), ("NOT site:x.com", False),
+])
+def test_the_new_operators_narrow_in_sql(query, narrows):
+    from monitor.rules import parse_query
+    from monitor.store.search import _Translator
+
+    for dialect in ("sqlite", "postgresql"):
+        assert (_Translator(dialect)(parse_query(query)) is not None) is narrows
