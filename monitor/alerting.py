@@ -54,7 +54,7 @@ class RuleMatcher:
 
 def document_for(article: Article) -> Document:
     return Document(title=article.title or "", text=article.text or "", source=article.source,
-                    language=article.language)
+                    language=article.language, url=article.url or article.canonical_url or "")
 
 
 def match_new_articles(config: NewsmonConfig, sessions: sessionmaker[Session], batch: int = 200) -> MatchSummary:
