@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.rules import Document, PreparedDocument, RuleSet, compile_query, parse_query
-from monitor.rules.prefilter import required_literals
+from monitor.rules.prefilter import required_keys, required_literals
 
 XINHUA = Document(title="China revs up tech-savvy industries",
                   text="In the smart factory of Chang Guang Satellite Technology, chip exports grew.",
@@ -32,6 +32,29 @@ def test_ruleset_skips_rules_whose_literals_are_absent():
     assert rules.candidates(PreparedDocument(JJCKB)) == {"zh", "neg", "lang"}
 
 
+KEYS = [
+    ("chip", {("word", "chip")}),                         # a whole token of the document
+    ("chip*", {("text", "chip")}),                        # a stem: a substring
+    ("新质生产力", {("text", "新质生产力")}),
+    ("site:x.com", {("site", "x.com")}),
+]
+
+
+@pytest.mark.parametrize("query, keys", KEYS)
+def test_required_keys(query, keys):
+    assert required_keys(parse_query(query)) == keys
+
+
+def test_site_rules_are_candidates_by_host_suffix():
+    rules = RuleSet({"x": "site:x.com", "news": "site:news.x.com", "evil": "site:evilx.com", "both": "chip site:x.com"})
+    assert rules.always == []
+    doc = PreparedDocument(Document(title="", text="chip", url="https://news.x.com/a"))
+    assert rules.candidates(doc) == {"x", "news", "both"}
+    assert rules.match(doc) == ["both", "news", "x"]
+    assert rules.candidates(PreparedDocument(Document(title="", text="no", url="https://evilx.com/"))) == {"evil"}
+    assert rules.candidates(PreparedDocument(Document(title="", text="chip"))) == {"both"}
+
+
 def test_empty_ruleset():
     assert RuleSet({}).match(XINHUA) == []
 
@@ -51,6 +74,15 @@ LITERALS = [
     ("source:x", None),
     ("source:x chip", {"chip"}),
     ("lang:zh OR 科技", None),
+    ("a ONEAR/2 ccc", {"ccc"}),
+    ('"new quality forces"~2', {"quality"}),
+    ("site:x.com", {"x.com"}),                            # a site is a key of its own
+    ("chip AND site:x.com", {"chip"}),                    # ... but a word narrows more
+    ("site:x.com OR site:y.org", {"x.com", "y.org"}),
+    ("site:x.com OR chip", {"x.com", "chip"}),
+    ("url:/world/", None),                                # url: cannot be looked up: the rule runs
+    ("url:/world/ chip", {"chip"}),
+    ("NOT site:x.com", None),
 ]
 
 
@@ -72,12 +104,19 @@ def _binary(inner):
 
 
 def _near():
-    operand = st.sampled_from([w for w in WORDS if ":" not in w] + ["(chip OR 科技)", '(wafer OR "smart factory")'])
-    return st.tuples(operand, st.integers(0, 4), operand).map(lambda t: f"{t[0]} NEAR/{t[1]} {t[2]}")
+    operand = st.sampled_from([w for w in WORDS if ":" not in w] + ["(chip OR 科技)", '(wafer OR "smart factory")',
+                                                                    '"chip china"~2', '"新质 科技"~3'])
+    return st.tuples(operand, st.sampled_from(["NEAR", "ONEAR"]), st.integers(0, 4), operand).map(
+        lambda t: f"{t[0]} {t[1]}/{t[2]} {t[3]}")
+
+
+URL_TERMS = ["site:x.com", "site:news.x.com", "site:com", "site:evilx.com", "url:/world/", "url:a*b", "url:X.COM"]
+URLS = ["https://news.x.com/world/ab", "http://x.com/", "http://evilx.com/a/b", "", "https://y.org/World/"]
 
 
 queries = st.recursive(
-    st.one_of(st.sampled_from(WORDS), _near()),
+    st.one_of(st.sampled_from(WORDS), _near(), st.sampled_from(URL_TERMS),
+              st.sampled_from(['"chip china"~1', '"smart lens*"~2', '"新质 科技"~2', '"the chip"~3'])),
     lambda inner: st.one_of(_binary(inner), inner.map(lambda q: f"NOT {q}"), inner.map(lambda q: f"({q})"),
                             inner.map(lambda q: f"title:({q})")),
     max_leaves=6,
@@ -88,10 +127,11 @@ texts = st.lists(st.sampled_from(TEXT_WORDS), max_size=14).map(lambda words: "".
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(queries, min_size=1, max_size=8), texts, texts,
-       st.sampled_from(["jjckb", "xinhua_english", "JJCKB", ""]), st.sampled_from(["en", "zh-cn", "zh", None]))
-def test_prefilter_never_changes_results(rule_queries, title, text, source, language):
+       st.sampled_from(["jjckb", "xinhua_english", "JJCKB", ""]), st.sampled_from(["en", "zh-cn", "zh", None]),
+       st.sampled_from(URLS))
+def test_prefilter_never_changes_results(rule_queries, title, text, source, language, url):
     rules = {f"r{i}": q for i, q in enumerate(rule_queries)}
-    doc = Document(title=title, text=text, source=source, language=language)
+    doc = Document(title=title, text=text, source=source, language=language, url=url)
     brute = sorted(name for name, q in rules.items() if compile_query(q).matches(doc))
     assert RuleSet(rules).match(doc) == brute
 
