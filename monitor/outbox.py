@@ -31,12 +31,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.channels import AlertMessage, Channel, HealthMessage, Message, build_channel
+from monitor.channels.base import DigestEntry, DigestMessage, SpreadInfo, SpreadOutlet
 from monitor.claim_owner import owner_is_gone, this_process
 from monitor.config import NewsmonConfig
+from monitor.digest import digest_delivery_key
 from monitor.errors import DeliveryError
 from monitor.statuses import AlertStatus
+from monitor.store import outbox as outbox_rows
 from monitor.store import repo
-from monitor.store.models import Alert
+from monitor.store.models import Alert, Article
 from monitor.store.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -62,8 +65,77 @@ def message_for(session: Session, alert: Alert) -> Message:
     return AlertMessage(
         alert_id=alert.id, delivery_key=alert.delivery_key, rule=alert.rule, title=article.title or "(untitled)",
         url=article.url, source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
-        language=article.language, also_in=tuple(also_in),
+        language=article.language, also_in=tuple(also_in), spread=spread_info(alert),
     )
+
+
+def spread_info(alert: Alert) -> SpreadInfo | None:
+    """What a spread alert's payload recorded when the story reached its outlets."""
+    if alert.kind != outbox_rows.SPREAD_KIND or not alert.payload:
+        return None
+    payload = alert.payload
+    outlets = tuple(SpreadOutlet(source=o["source"], url=o.get("url") or "",
+                                 seen_at=datetime.fromisoformat(o["seen_at"]) if o.get("seen_at") else None,
+                                 after_seconds=o.get("after_seconds")) for o in payload.get("outlets", []))
+    return SpreadInfo(story_id=payload.get("story_id") or 0, threshold=payload.get("threshold") or len(outlets),
+                      outlets=outlets)
+
+
+def digest_message(session: Session, group: list[Alert], config: NewsmonConfig) -> DigestMessage:
+    """One message for a digest's rows (one rule, channel and period): one entry a story, oldest
+    first; a story queued twice in the period (its first-seen and its spread alert) is one entry."""
+    first = group[0]
+    rule = config.rules.get(first.rule)
+    compiled = _compiled(rule.query) if rule is not None else None
+    entries: dict[object, DigestEntry] = {}
+    for alert in group:
+        article: Article = alert.article
+        outlets = (repo.story_outlets(session, article.story_id) if article.story_id else []) or [article.source]
+        spread = spread_info(alert)
+        queued_outlets = len(spread.outlets) if spread else 1
+        entry = DigestEntry(
+            alert_id=alert.id, title=article.title or "(untitled)", url=article.url, source=article.source,
+            published_at=article.published_at or article.fetched_at, snippet=alert.snippet or "",
+            outlets=tuple(outlets), language=article.language, spread=spread,
+            grown=len(outlets) > queued_outlets, highlights=_highlights(compiled, alert.snippet or "", article),
+        )
+        key = article.story_id or ("article", article.id)
+        if key not in entries or spread is not None:
+            entries[key] = entry if key not in entries else _with_spread(entries[key], spread)
+    zone = rule.digest.zone if rule is not None and rule.digest is not None and rule.digest.at else "UTC"
+    return DigestMessage(
+        alert_id=first.id, delivery_key=digest_delivery_key(first.rule, first.channel, first.digest_end, first.id),
+        rule=first.rule, channel=first.channel, period_start=first.digest_start or first.digest_end,
+        period_end=first.digest_end, timezone=zone, entries=tuple(entries.values()),
+        alert_ids=tuple(a.id for a in group),
+    )
+
+
+def _with_spread(entry: DigestEntry, spread: SpreadInfo | None) -> DigestEntry:
+    from dataclasses import replace
+
+    return replace(entry, spread=spread)
+
+
+def _compiled(query: str):
+    from monitor.rules import RuleSet
+
+    try:
+        return RuleSet({"rule": query}).compiled["rule"]
+    except Exception:  # the rule changed into something invalid: no highlights, the digest still goes
+        return None
+
+
+def _highlights(compiled, snippet: str, article: Article) -> tuple[tuple[int, int], ...]:
+    if compiled is None or not snippet:
+        return ()
+    from monitor.rules import Document
+
+    try:
+        return tuple(compiled.highlights(Document(title="", text=snippet, source=article.source,
+                                                  language=article.language)))
+    except Exception:
+        return ()
 
 
 def health_message(alert: Alert) -> HealthMessage:
@@ -141,14 +213,59 @@ class Outbox:
         attempted: list[int] = []
         while len(attempted) < self.config.delivery.batch_size:
             with session_scope(self.sessions) as session:
-                alert = repo.claim_next_alert(session, repo.utcnow(), owner=owner, lease=self.lease,
+                now = repo.utcnow()
+                alert = repo.claim_next_alert(session, now, owner=owner, lease=self.lease,
                                               exclude=attempted)
                 if alert is None:
                     break  # nothing due, or the other passes have the rest
-                claimed = (alert.id, alert.channel, message_for(session, alert))
-            attempted.append(claimed[0])
-            self._send_claimed(*claimed, owner, summary)
+                if alert.digest_end is not None:
+                    # A digest: its period's other rows are claimed with it, in this transaction.
+                    group = outbox_rows.claim_digest_group(session, alert, now, owner=owner, lease=self.lease)
+                    ids = [a.id for a in group]
+                    claimed = (ids, alert.channel, digest_message(session, group, self.config))
+                else:
+                    claimed = ([alert.id], alert.channel, message_for(session, alert))
+            attempted.extend(claimed[0])
+            if len(claimed[0]) == 1:
+                self._send_claimed(claimed[0][0], *claimed[1:], owner, summary)
+            else:
+                self._send_group(*claimed, owner, summary)
         return summary
+
+    def _send_group(self, alert_ids: list[int], channel_name: str, message: Message, owner: str,
+                    summary: DeliverySummary) -> None:
+        """A digest: one send for all its rows; they are marked sent, retried or dead together."""
+        error = note = None
+        try:
+            note = self.channel(channel_name).send(message)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a bug in a channel must not lose the alerts
+            log.exception("channel %s crashed on digest %s", channel_name, alert_ids)
+            error = DeliveryError(channel_name, f"unexpected {exc.__class__.__name__}: {exc}")
+        with session_scope(self.sessions) as session:
+            alerts = [session.get(Alert, alert_id) for alert_id in alert_ids]
+            now = repo.utcnow()
+            if error is None:
+                for alert in alerts:
+                    repo.mark_alert_sent(session, alert, now, note=note)
+                summary.sent += len(alerts)
+                return
+            ours = [a for a in alerts if a.status == AlertStatus.SENDING and a.claimed_by == owner]
+            if not ours:
+                log.warning("digest %s: %s (not recorded: the claim passed to another pass)", alert_ids, error)
+                return
+            attempts = max(a.attempts for a in ours)
+            give_up = error.permanent or attempts >= self.config.delivery.max_attempts
+            delay = None if give_up else retry_in(self.config, error, attempts)
+            for alert in ours:
+                repo.mark_alert_failed(session, alert, error=f"digest of {len(alert_ids)}: {error}", when=now,
+                                       retry_in=delay)
+            summary.errors.append(f"digest {alert_ids[0]} ({len(alert_ids)} alerts): {error}")
+            if give_up:
+                summary.dead += len(ours)
+            else:
+                summary.failed += len(ours)
 
     def _send_claimed(self, alert_id: int, channel_name: str, message: Message, owner: str,
                       summary: DeliverySummary) -> None:

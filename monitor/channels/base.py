@@ -48,6 +48,7 @@ class AlertMessage:
     snippet: str
     language: str | None = None
     also_in: tuple[str, ...] = ()  # other outlets carrying the same story
+    spread: SpreadInfo | None = None  # an on_spread alert: the story reached this many outlets
 
     @property
     def published_utc(self) -> datetime | None:
@@ -72,6 +73,7 @@ class AlertMessage:
             "snippet": self.snippet,
             "language": self.language,
             "also_in": list(self.also_in),
+            **({"kind": "spread", "spread": self.spread.as_payload()} if self.spread else {}),
         }
 
 
@@ -97,7 +99,92 @@ class HealthMessage:
                 "detail": self.detail, **self.facts}
 
 
-Message = AlertMessage | HealthMessage
+@dataclass(frozen=True)
+class SpreadOutlet:
+    """One outlet carrying a spreading story, and how long after the story's first article it did."""
+
+    source: str
+    url: str
+    seen_at: datetime | None
+    after_seconds: float | None  # None for the first outlet's own article
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"source": self.source, "url": self.url, "seen_at": _iso(self.seen_at),
+                "after_seconds": self.after_seconds}
+
+
+@dataclass(frozen=True)
+class SpreadInfo:
+    """An on_spread alert: the story reached `threshold` outlets (these, first one first)."""
+
+    story_id: int
+    threshold: int
+    outlets: tuple[SpreadOutlet, ...]
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"story_id": self.story_id, "threshold": self.threshold, "outlet_count": len(self.outlets),
+                "outlets": [o.as_payload() for o in self.outlets]}
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One story in a digest: the alert row it came from, its article, and where else it runs.
+    `outlets`: every outlet carrying it now, the entry's own first; `spread`: set for an on_spread alert;
+    `highlights`: the rule's matched terms in the snippet (character spans), for the HTML part."""
+
+    alert_id: int
+    title: str
+    url: str
+    source: str
+    published_at: datetime | None
+    snippet: str
+    outlets: tuple[str, ...] = ()
+    language: str | None = None
+    spread: SpreadInfo | None = None
+    grown: bool = False  # the story is in more outlets now than when its entry was queued
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"alert_id": self.alert_id, "title": self.title, "url": self.url, "source": self.source,
+                "published_at": _iso(self.published_at), "snippet": self.snippet, "language": self.language,
+                "outlets": list(self.outlets), "outlet_count": len(self.outlets),
+                "spread": self.spread.as_payload() if self.spread else None}
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """One message for every alert a digest rule collected on one channel in one period.
+    `delivery_key` is derived from (rule, channel, period, first row), stable across resends;
+    `alert_id` is the first row's id (X-Newsmon-Alert-Id), `alert_ids` all of them."""
+
+    alert_id: int
+    delivery_key: str
+    rule: str
+    channel: str
+    period_start: datetime
+    period_end: datetime
+    timezone: str
+    entries: tuple[DigestEntry, ...]
+    alert_ids: tuple[int, ...] = ()
+
+    def as_payload(self) -> dict[str, Any]:
+        """The webhook's JSON object."""
+        return {"kind": "digest", "alert_id": self.alert_id, "delivery_key": self.delivery_key, "rule": self.rule,
+                "period": {"start": _iso(self.period_start), "end": _iso(self.period_end),
+                           "timezone": self.timezone},
+                "count": len(self.entries), "alert_ids": list(self.alert_ids),
+                "stories": [entry.as_payload() for entry in self.entries]}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+Message = AlertMessage | HealthMessage | DigestMessage
 
 
 class Channel(ABC):

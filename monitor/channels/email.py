@@ -23,12 +23,22 @@ import smtplib
 import socket
 import ssl
 import time
+from datetime import timezone
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from html import escape
 
 from monitor.channels import health_notice
-from monitor.channels.base import AlertMessage, Channel, HealthMessage, Message, printable_line, tls_context
+from monitor.channels.base import (
+    AlertMessage,
+    Channel,
+    DigestEntry,
+    DigestMessage,
+    HealthMessage,
+    Message,
+    printable_line,
+    tls_context,
+)
 from monitor.config import EmailChannelConfig
 from monitor.errors import DeliveryError
 
@@ -70,6 +80,8 @@ def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
     """The email for one alert; a pure function of its inputs except the Date header."""
     if isinstance(message, HealthMessage):
         return compose_health(message, config)
+    if isinstance(message, DigestMessage):
+        return compose_digest(message, config)
     title = one_line(message.title) or "(untitled)"
     email_message = _envelope(message, config, one_line(f"{config.subject_prefix} {message.rule}: {title}"))
     email_message["X-Newsmon-Rule"] = one_line(message.rule)
@@ -92,6 +104,124 @@ def compose_health(message: HealthMessage, config: EmailChannelConfig) -> EmailM
     email_message.set_content(health_notice.plain_body(message))
     email_message.add_alternative(health_notice.html_body(message), subtype="html")
     return email_message
+
+
+def compose_digest(message: DigestMessage, config: EmailChannelConfig) -> EmailMessage:
+    """One email for a digest: the subject names the rule and the count; one entry a story."""
+    email_message = _envelope(message, config, digest_subject(message, config.subject_prefix))
+    email_message["X-Newsmon-Rule"] = one_line(message.rule)
+    email_message["X-Newsmon-Digest"] = f"{len(message.entries)} {_period_text(message)}"
+    email_message["Auto-Submitted"] = "auto-generated"
+    email_message.set_content(digest_plain_body(message))
+    email_message.add_alternative(digest_html_body(message), subtype="html")
+    return email_message
+
+
+def digest_subject(message: DigestMessage, prefix: str) -> str:
+    count = len(message.entries)
+    return one_line(f"{prefix} {message.rule}: {count} {'story' if count == 1 else 'stories'} "
+                    f"({_period_text(message)})")
+
+
+def _local(moment, zone: str):
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def _period_text(message: DigestMessage) -> str:
+    start, end = _local(message.period_start, message.timezone), _local(message.period_end, message.timezone)
+    end_text = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{end_text} {message.timezone}"
+
+
+def _entry_date(entry: DigestEntry) -> str:
+    if entry.published_at is None:
+        return "unknown"
+    return entry.published_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _marked_plain(entry: DigestEntry) -> str:
+    """The snippet with each matched term between asterisks."""
+    return _marked(entry, lambda s: f"*{s}*", lambda s: s)
+
+
+def _marked_html(entry: DigestEntry) -> str:
+    return _marked(entry, lambda s: f"<mark>{escape(s)}</mark>", escape)
+
+
+def _marked(entry: DigestEntry, hit, plain) -> str:
+    text, out, at = entry.snippet.strip(), [], 0
+    offset = len(entry.snippet) - len(entry.snippet.lstrip())
+    for start, end in entry.highlights:
+        start, end = start - offset, end - offset
+        if start < at or end > len(text) or start >= end:
+            continue
+        out += [plain(text[at:start]), hit(text[start:end])]
+        at = end
+    out.append(plain(text[at:]))
+    return "".join(out)
+
+
+def _entry_outlets(entry: DigestEntry) -> str:
+    text = ", ".join(entry.outlets or (entry.source,))
+    if entry.spread is not None or entry.grown:
+        text = f"now in {len(entry.outlets)} outlets: {text}"
+    return text
+
+
+def _spread_lines(entry: DigestEntry) -> list[str]:
+    if entry.spread is None:
+        return []
+    lines = [f"   Reached {entry.spread.threshold} outlets:"]
+    for outlet in entry.spread.outlets:
+        after = "first" if outlet.after_seconds is None else f"+{_duration(outlet.after_seconds)}"
+        lines.append(f"     {outlet.source} ({after})")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes}m" if minutes else f"{int(seconds)}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d{hours % 24}h"
+
+
+def digest_plain_body(message: DigestMessage) -> str:
+    lines = [f"{message.rule}: {len(message.entries)} matching "
+             f"{'story' if len(message.entries) == 1 else 'stories'}, {_period_text(message)}", ""]
+    for n, entry in enumerate(message.entries, 1):
+        lines += [f"{n}. {one_line(entry.title) or '(untitled)'}",
+                  f"   {_entry_date(entry)} · {_entry_outlets(entry)}",
+                  f"   {entry.url}"]
+        lines += _spread_lines(entry)
+        if entry.snippet.strip():
+            lines.append(f"   {_marked_plain(entry)}")
+        lines.append("")
+    lines += ["-- ", f"newsmon digest of rule {message.rule} ({len(message.alert_ids)} alerts)"]
+    return "\n".join(lines) + "\n"
+
+
+def digest_html_body(message: DigestMessage) -> str:
+    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>',
+             f"<h2>{escape(message.rule)}: {len(message.entries)} "
+             f"{'story' if len(message.entries) == 1 else 'stories'}</h2>",
+             f"<p>{escape(_period_text(message))}</p><ol>"]
+    for entry in message.entries:
+        lang = f' lang="{escape(entry.language)}"' if entry.language else ""
+        parts.append(f'<li{lang}><p><a href="{escape(entry.url)}">{escape(one_line(entry.title) or "(untitled)")}'
+                     f"</a><br>{escape(_entry_date(entry))} · {escape(_entry_outlets(entry))}</p>")
+        if entry.spread is not None:
+            items = "".join(
+                f"<li>{escape(o.source)} ({'first' if o.after_seconds is None else '+' + _duration(o.after_seconds)})"
+                "</li>" for o in entry.spread.outlets)
+            parts.append(f"<p>Reached {entry.spread.threshold} outlets:</p><ul>{items}</ul>")
+        if entry.snippet.strip():
+            parts.append(f"<blockquote>{_marked_html(entry)}</blockquote>")
+        parts.append("</li>")
+    parts.append(f'</ol><p style="color:#888">newsmon digest of rule {escape(message.rule)}</p></body></html>')
+    return "\n".join(parts) + "\n"
 
 
 def _plain_body(message: AlertMessage, title: str) -> str:

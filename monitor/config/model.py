@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import (
     BeforeValidator,
     Field,
+    field_validator,
+    model_validator,
 )
 
 from monitor import __version__
@@ -80,6 +82,50 @@ class CrawlConfig(Strict):
     max_sitemap_depth: int = Field(3, ge=0)  # levels of sitemap indexes below a start URL
 
 
+class DigestConfig(Strict):
+    """`digest: {every: 1h}` or `digest: {at: "08:00", timezone: Asia/Shanghai}` (daily): one message
+    per channel per period instead of one per story (monitor.digest)."""
+
+    every: Duration | None = None
+    at: str | None = None
+    timezone: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            from monitor.digest import parse_clock
+
+            parse_clock(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not a known time zone; write e.g. UTC or Asia/Shanghai") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DigestConfig:
+        if (self.every is None) == (self.at is None):
+            raise ValueError("give either `every` (e.g. every: 1h) or `at` (e.g. at: \"08:00\"), not both or neither")
+        if self.every is not None and self.timezone is not None:
+            raise ValueError("`timezone` goes with `at`; periods of `every` are counted in UTC")
+        if self.every is not None and self.every < 60:
+            raise ValueError("`every` must be at least 1m")
+        return self
+
+    @property
+    def zone(self) -> str:
+        return self.timezone or "UTC"
+
+
 class RuleConfig(Strict):
     name: str
     query: str = Field(min_length=1)
@@ -87,6 +133,15 @@ class RuleConfig(Strict):
     sources: list[str] = Field(default_factory=list)  # empty: all sources
     enabled: bool = True
     alert_on_update: bool = False  # alert again when a matched article's text changes (a revision)
+    digest: DigestConfig | None = None  # collect matches and send one message per channel per period
+    on_first: bool = True  # alert on the first matching article of a story
+    on_spread: int | None = Field(None, ge=2)  # alert once when a matching story reaches this many outlets
+
+    @model_validator(mode="after")
+    def _alerts_something(self) -> RuleConfig:
+        if not self.on_first and self.on_spread is None:
+            raise ValueError("on_first: false sends nothing unless on_spread is set (e.g. on_spread: 3)")
+        return self
 
 
 class RetentionConfig(Strict):

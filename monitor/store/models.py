@@ -233,10 +233,15 @@ class Alert(Base):
     # "health:<source>:<transition>:<channel>", unique: two evaluations never queue one event twice.
     payload: Mapped[dict | None] = mapped_column(JSON)
     event_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    # Digest rules (monitor.digest): the period this row is collected in; it is due at digest_end,
+    # and the rows of one (rule, channel, digest_end) are sent together. NULL: sent on its own.
+    digest_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     article: Mapped[Article | None] = relationship(back_populates="alerts")
 
-    __table_args__ = (UniqueConstraint("rule", "article_id", "channel", "revision"),)
+    __table_args__ = (UniqueConstraint("rule", "article_id", "channel", "revision"),
+                      Index("ix_alerts_rule_channel_digest_end", "rule", "channel", "digest_end"))
 
 
 class SourceHealth(Base):

@@ -22,15 +22,66 @@ def new_delivery_key() -> str:
     return uuid.uuid4().hex
 
 
+SPREAD_KIND = "spread"
+SPREAD_REVISION = -1  # a spread alert's revision: never the same row as the article's own alert
+
+
 def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
-                  snippet: str | None, when: datetime | None = None, revision: int = 0) -> bool:
-    """One outbox row per (rule, article, channel); False if it already exists."""
+                  snippet: str | None, when: datetime | None = None, revision: int = 0,
+                  digest: tuple[datetime, datetime] | None = None) -> bool:
+    """One outbox row per (rule, article, channel); False if it already exists.
+    `digest`: the (start, end) of the digest period the row is collected in; it is due at the end."""
     when = when or utcnow()
+    start, end = digest if digest else (None, None)
     row = insert_ignoring_conflicts(session, Alert.__table__, dict(
         rule=rule, article_id=article_id, channel=channel, status=AlertStatus.PENDING, attempts=0,
-        revision=revision, next_attempt_at=when, snippet=snippet, created_at=when, delivery_key=new_delivery_key(),
+        revision=revision, next_attempt_at=end or when, snippet=snippet, created_at=when,
+        delivery_key=new_delivery_key(), digest_start=start, digest_end=end,
     ))
     return row is not None
+
+
+def spread_event_key(rule: str, story_id: int, channel: str) -> str:
+    return f"spread:{rule}:{story_id}:{channel}"
+
+
+def enqueue_spread_alert(session: Session, *, rule: str, story_id: int, article_id: int, channel: str,
+                         snippet: str | None, payload: dict, when: datetime | None = None,
+                         digest: tuple[datetime, datetime] | None = None) -> bool:
+    """The alert that a story of `rule` reached its on_spread outlets: once per (rule, story,
+    channel) (the unique event_key); False if it was queued already."""
+    when = when or utcnow()
+    start, end = digest if digest else (None, None)
+    row = insert_ignoring_conflicts(session, Alert.__table__, dict(
+        kind=SPREAD_KIND, rule=rule, article_id=article_id, channel=channel, status=AlertStatus.PENDING,
+        attempts=0, revision=SPREAD_REVISION, next_attempt_at=end or when, snippet=snippet, created_at=when,
+        delivery_key=new_delivery_key(), digest_start=start, digest_end=end, payload=payload,
+        event_key=spread_event_key(rule, story_id, channel),
+    ))
+    return row is not None
+
+
+def spread_alerted(session: Session, rule: str, story_id: int) -> bool:
+    return session.scalar(select(func.count()).select_from(Alert).where(
+        Alert.kind == SPREAD_KIND, Alert.event_key.like(f"spread:{rule}:{story_id}:%"))) > 0
+
+
+def claim_digest_group(session: Session, alert: Alert, now: datetime, *, owner: str,
+                       lease: timedelta) -> list[Alert]:
+    """With `alert` (a digest row just claimed), claim the other due pending rows of its (rule,
+    channel, period) in the same transaction: the whole group goes out as one message. Returns
+    the group, `alert` included, oldest first."""
+    if alert.digest_end is None:
+        return [alert]
+    group = (Alert.rule == alert.rule, Alert.channel == alert.channel, Alert.digest_end == alert.digest_end)
+    session.execute(
+        update(Alert).where(*group, Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+        .values(**_claim(now, owner, lease)).execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(
+        select(Alert).where(*group, Alert.status == AlertStatus.SENDING, Alert.claimed_by == owner)
+        .order_by(Alert.id).execution_options(populate_existing=True)
+    ))
 
 
 def due_alert_ids(session: Session, now: datetime, limit: int) -> list[int]:
@@ -151,11 +202,17 @@ def list_alerts(session: Session, status: AlertStatus | str | None = None, limit
 
 
 def requeue_alert(session: Session, alert_id: int, when: datetime) -> Alert | None:
-    """A dead (or still pending) alert goes back to pending, due now; others are left as they are."""
+    """A dead (or still pending) alert goes back to pending, due now; others are left as they are.
+    A digest row takes the dead rows of its digest with it: they went dead together."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         return None
     if alert.status in (AlertStatus.DEAD, AlertStatus.PENDING):
+        if alert.digest_end is not None and alert.status == AlertStatus.DEAD:
+            session.execute(update(Alert).where(
+                Alert.rule == alert.rule, Alert.channel == alert.channel, Alert.digest_end == alert.digest_end,
+                Alert.status == AlertStatus.DEAD, Alert.id != alert.id,
+            ).values(status=AlertStatus.PENDING, next_attempt_at=when).execution_options(synchronize_session=False))
         alert.status = AlertStatus.PENDING
         alert.next_attempt_at = when
     return alert
