@@ -34,7 +34,8 @@ from monitor.extract.metadata import (
     title_variants,
 )
 from monitor.extract.text import clean_text
-from monitor.text.cjk import CJK, display_weight
+from monitor.text.cjk import CJK, HANGUL
+from monitor.text.scripts import prose_weight, text_weight
 
 log = logging.getLogger(__name__)
 MIN_CHARS = 120
@@ -46,7 +47,15 @@ _HTML_SIGN = re.compile(r"<\s*(html|body|head|p|div|article|main|section|span|h[
 # Built once: trafilatura otherwise builds its options object for every page.
 _TRAFILATURA = Extractor(output_format="python", fast=True, comments=False, tables=True, dedup=False,
                          with_metadata=False)
+# Plain trafilatura, with its own fallbacks, for the pages where our clean-up may have lost the article.
+_PLAIN = Extractor(output_format="python", fast=False, comments=False, tables=True, dedup=False, with_metadata=False)
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# The DOM clean-up removed this much prose (weight, see text_weight) and more than half what was left:
+# check against trafilatura on the untouched page.
+SUSPECT_REMOVED = 400
+# Trafilatura's text (after the line rules) has this much more prose than ours: ours lost the article.
+FALLBACK_RATIO = 1.5
+FALLBACK_MARGIN = 200
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,9 @@ class ExtractedArticle:
     captions: tuple[str, ...] = ()    # image captions, kept out of the body
     encoding: str = "utf-8"           # the codec actually used to decode
     reason: str | None = None         # why text is empty (None when text is non-empty)
+    # Where newsmon's clean-up was overruled because it would have lost the article
+    # ("dom: ...", "text: ..."): the result then holds trafilatura's own text, cleaned by line rules only.
+    fallbacks: tuple[str, ...] = ()
 
 
 def _empty(reason: str, encoding: str = "utf-8", **meta: object) -> ExtractedArticle:
@@ -119,9 +131,9 @@ def _not_an_article(text: str) -> str | None:
     """Why this text is no article: shorter than any article (a teaser, an
     error page, a cut-off download), or only short lines (a link list or
     navigation that survived as 'text'). None when it is fine."""
-    if len(text) < MIN_CHARS and len(CJK.findall(text)) < MIN_CJK_CHARS:
+    if len(text) < MIN_CHARS and len(CJK.findall(text)) + len(HANGUL.findall(text)) < MIN_CJK_CHARS:
         return f"only {len(text)} characters of text"
-    longest = max(display_weight(line) for line in text.split("\n"))
+    longest = max(text_weight(line) for line in text.split("\n"))
     if longest < MIN_PARAGRAPH:
         return "only short lines (link lists or navigation), no paragraph"
     return None
@@ -140,7 +152,7 @@ def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozens
     dom.unwrap_layout_tables(tree)
     captions = dom.take_captions(tree, marked.captions)
     apply_hints(tree, hints, dom.drop)
-    dom.remove_chrome(tree, marked.chrome)
+    removed = dom.remove_chrome(tree, marked.chrome)
     # Metadata comes from our own cheap DOM reads above: trafilatura's metadata
     # pass (htmldate, dateparser) costs more than its text extraction.
     # Its fallbacks (readability, jusText) are left out (fast=True): after our own
@@ -148,11 +160,29 @@ def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozens
     # 0.9768 without) but cost a quarter of trafilatura's time, and are quadratic
     # in the number of blocks on huge pages.
     doc = trafilatura.bare_extraction(tree, options=_TRAFILATURA)
-    if doc is None:
+    raw = (doc.text if hasattr(doc, "text") else doc.get("text")) if doc is not None else ""
+    clean = {"title": title, "captions": captions, "boilerplate": boilerplate, "title_variants": titles}
+    cleaned = clean_text(raw or "", **clean)
+    fallbacks = list(cleaned.fallbacks)
+    ours = cleaned.text.split("\n\n") if cleaned.text else []
+    failed = _not_an_article(cleaned.text) if cleaned.text else "no text"
+    if failed or removed > max(SUSPECT_REMOVED, text_weight(cleaned.text) // 2):
+        # Never worse than the base: compare with trafilatura on the untouched page.
+        plain = _plain_text(html)
+        if plain:
+            other = clean_text(plain, **clean)
+            theirs = other.text.split("\n\n") if other.text else []
+            if other.text and not _not_an_article(other.text) and (
+                    failed or prose_weight(theirs) > FALLBACK_RATIO * prose_weight(ours) + FALLBACK_MARGIN):
+                why = (f"dom: newsmon's clean-up left {failed}" if failed else
+                       f"dom: chrome rules removed {removed} of prose, trafilatura's text has "
+                       f"{prose_weight(theirs)} against {prose_weight(ours)}")
+                log.debug("extraction fallback: %s", why)
+                fallbacks = list(other.fallbacks) + [why + "; used trafilatura's text"]
+                cleaned = other
+    if doc is None and not cleaned.text:
         why = "elements nested too deeply to be an article page" if too_deep(tree) else "no article text found"
         return _empty(why + cut_note, encoding, title=title, captions=tuple(captions))
-    raw = doc.text if hasattr(doc, "text") else doc.get("text")
-    cleaned = clean_text(raw or "", title=title, captions=captions, boilerplate=boilerplate, title_variants=titles)
     date = hinted or meta_date or cleaned.meta.date or visible.date
     outlet = cleaned.meta.outlet or visible.outlet
     author = meta_author or cleaned.meta.author
@@ -161,6 +191,16 @@ def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozens
         return _empty("no article text left after removing page chrome" + cut_note, encoding, title=title,
                       date=date, author=author, outlet=outlet, captions=tuple(captions))
     return ExtractedArticle(text=cleaned.text, title=title, author=author, date=date, language=language,
-                            outlet=outlet, captions=tuple(captions), encoding=encoding)
+                            outlet=outlet, captions=tuple(captions), encoding=encoding, fallbacks=tuple(fallbacks))
 
 
+def _plain_text(html: str) -> str:
+    """trafilatura alone on a fresh parse of the page (no newsmon clean-up)."""
+    try:
+        tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=_PARSER)
+        doc = trafilatura.bare_extraction(tree, options=_PLAIN)
+    except (RecursionError, MemoryError, ValueError, etree.LxmlError):
+        return ""
+    if doc is None:
+        return ""
+    return (doc.text if hasattr(doc, "text") else doc.get("text")) or ""

@@ -16,6 +16,7 @@ from monitor.extract.metadata import PageMetadata
 from monitor.extract.metadata_lines import take_metadata
 from monitor.text.dates import NUMERIC_DATE, normalize_date
 from monitor.text.normalize import normalize_text
+from monitor.text.scripts import text_weight
 
 _PROTECTED = {"html", "body", "main", "article"}
 _PHOTO_CREDIT = re.compile(
@@ -180,12 +181,28 @@ def _attrs(element: lxml.html.HtmlElement) -> str:
     return f"{element.get('class', '')} {element.get('id', '')}"
 
 
-def remove_chrome(tree: lxml.html.HtmlElement, marked: list) -> None:
+def remove_chrome(tree: lxml.html.HtmlElement, marked: list) -> int:
+    """Drop the marked chrome (except the containers of the page's longest
+    texts) and link-only paragraphs. Returns the weight of the prose removed
+    (text runs over 80 characters), so the caller can tell when a class-name
+    rule took what may have been the article."""
     protected = _article_ancestors(tree)
+    root = tree.getroottree().getroot()
+    removed = 0
     for element in marked:
         if element not in protected:
+            if element.getroottree().getroot() is root:  # not inside chrome dropped already
+                removed += _prose_inside(element)
             drop(element)
     _drop_link_paragraphs(tree)
+    return removed
+
+
+_LONG_TEXT = etree.XPath(".//text()[string-length(normalize-space(.)) > 80][not(ancestor::script or ancestor::style)]")
+
+
+def _prose_inside(element: lxml.html.HtmlElement) -> int:
+    return sum(text_weight(" ".join(chunk.split())) for chunk in _LONG_TEXT(element))
 
 
 def drop_standfirst(marked: list, description: str | None) -> None:

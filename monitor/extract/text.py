@@ -11,15 +11,16 @@ from monitor.extract.metadata import PageMetadata
 from monitor.extract.metadata_lines import take_metadata
 from monitor.text.cjk import display_weight
 from monitor.text.normalize import normalize_text
+from monitor.text.scripts import ends_sentence, is_prose, prose_weight
 
 LONG_PARAGRAPH = 200  # characters, CJK counting triple
-_SENTENCE_END = (".", "!", "?", "。", "！", "？", "”", '"', "’", "…", "」")
 
 
 @dataclass
 class CleanText:
     text: str
     meta: PageMetadata = field(default_factory=PageMetadata)  # what the metadata lines in it said
+    fallbacks: list[str] = field(default_factory=list)  # rules that were not applied because they cut too much
 
 
 def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate: frozenset[str],
@@ -39,7 +40,11 @@ def clean_text(raw: str, *, title: str | None, captions: list[str], boilerplate:
             continue
         if chrome.is_tail_marker(line):
             if _rest_is_listy(lines[i + 1:]):
-                break
+                rest = prose_weight(lines[i + 1:])
+                if rest <= max(prose_weight(kept), 200):
+                    break
+                # Cutting there would lose more prose than is kept: the heading was a sub-heading.
+                result.fallbacks.append(f"text: kept {rest} of prose after the heading {line[:60]!r}")
             continue  # the heading itself is chrome even when real text follows
         if not key or chrome.is_chrome_line(line) or key in boilerplate or key in caption_keys:
             continue
@@ -76,11 +81,11 @@ def _drop_repeats(lines: list[str], keys: list[str] | None = None) -> list[str]:
 
 
 def _is_question(line: str) -> bool:
-    return line.rstrip().rstrip("\"”’'»」").endswith(("?", "？"))
+    return line.rstrip().rstrip("\"”’'»」』").endswith(("?", "？", "؟"))
 
 
 def _is_prose(line: str, key: str) -> bool:
-    return len(key) > 60 and line.rstrip().endswith(_SENTENCE_END)
+    return len(key) > 60 and ends_sentence(line) or is_prose(line) and len(key) > 20
 
 
 def _strip_table_row(line: str) -> str:
@@ -99,5 +104,5 @@ def _rest_is_listy(rest: list[str]) -> bool:
     lines that mostly do not end like sentences."""
     if len(rest) >= 40 or any(len(line) >= 160 for line in rest[:30]):
         return False
-    sentences = sum(1 for line in rest if line.rstrip().endswith((".", "!", "?", "。", "！", "？", "”", '"')))
+    sentences = sum(1 for line in rest if ends_sentence(line))
     return sentences * 2 <= len(rest)
