@@ -10,38 +10,75 @@ source: or lang:; those rules always run). A key is
                stems), found with one Aho-Corasick pass;
   ("site", d): the URL's host is d or ends with "." + d.
 Evaluating only the candidate rules gives exactly the answer of evaluating all.
+
+Where a rule offers a choice (any word of a phrase, any operand of an AND), the
+key with the lowest cost is taken: short words and whole sites cost more than
+long words, and a RuleSet multiplies the cost by how many of its rules mention
+the key, so "Zhaiba ONEAR/4 technology" among 10,000 rules is looked up by
+the name, not by the word a thousand other rules share.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
+
 import ahocorasick
 
 from monitor.rules.matcher import CompiledQuery, PreparedDocument, compile_query
-from monitor.rules.model import And, Document, Near, Or, Query, Term
+from monitor.rules.model import And, Document, Near, Not, Or, Query, Term
 from monitor.rules.text import Pattern, is_cjk
+from monitor.text.cjk import has_cjk
 
 Key = tuple[str, str]
 Keys = frozenset[Key] | None
+Cost = Callable[[Key], float]
 
 
-def required_keys(node: Query) -> Keys:
+def base_cost(key: Key) -> float:
+    """How often a key is expected to occur, roughly: short words are common, a site is a whole outlet."""
+    kind, value = key
+    if kind == "site":
+        return 50.0  # the fallback: a word narrows more than a whole site does
+    if kind == "text" and is_cjk(value[0]):
+        return 12.0 / len(value)  # a Chinese character says about as much as two letters
+    return 24.0 / len(value)
+
+
+def required_keys(node: Query, cost: Cost = base_cost) -> Keys:
     if isinstance(node, Term):
-        if node.field == "site":
-            return frozenset([("site", node.text)])
-        if not node.searches_words:
-            return None
-        pattern = Pattern.of(node.text, node.prefix)
-        if not pattern.tokens:
+        keys = list(_term_keys(node))
+        if node.field == "site" or not node.searches_words:
+            return frozenset(keys) if keys else None
+        if not keys:
             return frozenset()  # no words: never matches
-        keys = [_chunk_key(part) for part in pattern.parts]
-        return frozenset([max(keys, key=_selectivity)])
+        return frozenset([min(keys, key=cost)])
     if isinstance(node, Near):
-        return _best([_any_of(node.left), _any_of(node.right)])
+        return _best([_any_of(node.left, cost), _any_of(node.right, cost)], cost)
     if isinstance(node, Or):
-        return _any_of(node.items)
+        return _any_of(node.items, cost)
     if isinstance(node, And):
-        return _best([required_keys(item) for item in node.items])
+        return _best([required_keys(item, cost) for item in node.items], cost)
     return None  # Not: a rule may match because a word is absent
+
+
+def _term_keys(term: Term) -> Iterator[Key]:
+    """Every key a term offers (any one is required)."""
+    if term.field == "site":
+        yield ("site", term.text)
+    elif term.searches_words:
+        for part in Pattern.of(term.text, term.prefix).parts:
+            yield _chunk_key(part)
+
+
+def mentioned_keys(node: Query) -> set[Key]:
+    if isinstance(node, Term):
+        return set(_term_keys(node))
+    if isinstance(node, Near):
+        return {key for term in (*node.left, *node.right) for key in _term_keys(term)}
+    if isinstance(node, Not):
+        return mentioned_keys(node.item)
+    return set().union(*(mentioned_keys(item) for item in node.items))
 
 
 def required_literals(node: Query) -> frozenset[str] | None:
@@ -57,28 +94,19 @@ def _chunk_key(part: Pattern) -> Key:
     return ("word", text)
 
 
-def _selectivity(key: Key) -> int:
-    kind, value = key
-    if kind == "site":
-        return 1  # a site is the fallback: a word narrows more than a whole site does
-    if kind == "text" and is_cjk(value[0]):
-        return 2 * len(value)  # a Chinese character says about as much as two letters
-    return len(value)
-
-
-def _any_of(items: tuple[Query, ...]) -> Keys:
-    sets = [required_keys(item) for item in items]
+def _any_of(items: tuple[Query, ...], cost: Cost) -> Keys:
+    sets = [required_keys(item, cost) for item in items]
     if any(s is None for s in sets):
         return None
     return frozenset().union(*sets)  # type: ignore[arg-type]
 
 
-def _best(sets: list[Keys]) -> Keys:
-    """Any one required set will do: take the most selective (most selective weakest key)."""
+def _best(sets: list[Keys], cost: Cost) -> Keys:
+    """Any one required set will do: take the cheapest (the sum of its keys' costs)."""
     known = [s for s in sets if s is not None]
     if not known:
         return None
-    return max(known, key=lambda s: (min(map(_selectivity, s), default=1 << 30), -len(s)))
+    return min(known, key=lambda s: sum(map(cost, s)))
 
 
 def _host_suffixes(host: str) -> list[str]:
@@ -93,8 +121,13 @@ class RuleSet:
         self.compiled: dict[str, CompiledQuery] = {name: compile_query(q) for name, q in rules.items()}
         self.always: list[str] = []  # rules without required keys
         owners: dict[str, dict[str, list[str]]] = {"word": {}, "text": {}, "site": {}}
+        mentions = Counter(key for compiled in self.compiled.values() for key in mentioned_keys(compiled.query))
+
+        def cost(key: Key) -> float:
+            return base_cost(key) * mentions[key]
+
         for name, compiled in self.compiled.items():
-            keys = required_keys(compiled.query)
+            keys = required_keys(compiled.query, cost)
             if keys is None:
                 self.always.append(name)
             else:
@@ -103,13 +136,23 @@ class RuleSet:
         self._words = {word: tuple(names) for word, names in owners["word"].items()}
         self._word_set = frozenset(self._words)
         self._sites = {site: tuple(names) for site, names in owners["site"].items()}
+        # Two automata: pyahocorasick looks a character up among a node's children one by one, and
+        # Chinese keys give the root thousands of them; so those are matched as UTF-16 in hex (16 a node)
         self._texts: list[tuple[str, ...]] = []
-        self._automaton = ahocorasick.Automaton() if owners["text"] else None
-        if self._automaton is not None:
-            for literal, names in owners["text"].items():
-                self._automaton.add_word(literal, len(self._texts))
-                self._texts.append(tuple(names))
-            self._automaton.make_automaton()
+        latin = {k: v for k, v in owners["text"].items() if not is_cjk(k[0])}
+        cjk = {k.encode("utf-16-be").hex(): v for k, v in owners["text"].items() if is_cjk(k[0])}
+        self._automaton = self._build(latin)
+        self._cjk_automaton = self._build(cjk)
+
+    def _build(self, keys: dict[str, list[str]]) -> ahocorasick.Automaton | None:
+        if not keys:
+            return None
+        automaton = ahocorasick.Automaton()
+        for literal, names in keys.items():
+            automaton.add_word(literal, (len(self._texts), len(literal)))
+            self._texts.append(tuple(names))
+        automaton.make_automaton()
+        return automaton
 
     def __len__(self) -> int:
         return len(self.compiled)
@@ -119,9 +162,16 @@ class RuleSet:
         if self._word_set:
             for word in (self._word_set & doc.title.vocabulary) | (self._word_set & doc.text.vocabulary):
                 found.update(self._words[word])
-        if self._automaton is not None:
+        if self._automaton is not None or self._cjk_automaton is not None:
             # literals never contain a newline, so none can span the two fields
-            seen = {i for _end, i in self._automaton.iter(f"{doc.title.folded}\n{doc.text.folded}")}
+            both = f"{doc.title.folded}\n{doc.text.folded}"
+            seen: set[int] = set()
+            if self._automaton is not None:
+                seen.update(i for _end, (i, _n) in self._automaton.iter(both))
+            if self._cjk_automaton is not None and has_cjk(both):
+                # a hit must start on a character (4 hex digits), not inside one
+                seen.update(i for end, (i, n) in self._cjk_automaton.iter(both.encode("utf-16-be").hex())
+                            if (end + 1 - n) % 4 == 0)
             for i in seen:
                 found.update(self._texts[i])
         if self._sites:

@@ -91,6 +91,7 @@ class FieldIndex:
         self.original = original
         self.folded = fold_case_and_width(original)
         self.tokens: list[str] = TOKEN_RE.findall(self.folded)
+        self._few: dict[str, list[int]] = {}  # positions of the first tokens asked for
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -130,13 +131,28 @@ class FieldIndex:
         i = bisect_left(vocab, token)
         return i < len(vocab) and vocab[i].startswith(token)
 
+    def _positions_of(self, token: str) -> list[int]:
+        """One token's positions: scanned for alone while few are asked for (most
+        rules on a document need one or two), the whole index after that."""
+        if "positions" in self.__dict__:
+            return self.positions.get(token, [])
+        cache = self._few
+        found = cache.get(token)
+        if found is None:
+            if len(cache) >= 8:
+                return self.positions.get(token, [])
+            if token not in self.vocabulary:
+                return []
+            found = cache[token] = [i for i, t in enumerate(self.tokens) if t == token]
+        return found
+
     def positions_of(self, token: str, prefix: bool = False) -> list[int]:
         if not prefix:
-            return self.positions.get(token, [])
+            return self._positions_of(token)
         words = self._prefixed(token)
         if len(words) == 1:
-            return self.positions[words[0]]
-        return sorted(p for word in words for p in self.positions[word])
+            return self._positions_of(words[0])
+        return sorted(p for word in words for p in self._positions_of(word))
 
     @cached_property
     def _origin(self) -> list[int] | None:
