@@ -68,6 +68,13 @@ def site_matches(host: str, site: str) -> bool:
     return host == site or (host.endswith(site) and host[-len(site) - 1] == ".")
 
 
+def value_of(term: Term) -> str:
+    """A source: or lang: value as compared with the document's."""
+    if term.field == "source":
+        return " ".join(fold_case_and_width(term.text).split())
+    return _language(term.text)
+
+
 def _language(code: str) -> str:
     return fold_case_and_width(code).strip().replace("_", "-")
 
@@ -191,7 +198,7 @@ class _Value(_Node):
 
     def __init__(self, term: Term):
         self.is_source = term.field == "source"
-        self.value = " ".join(fold_case_and_width(term.text).split()) if self.is_source else _language(term.text)
+        self.value = value_of(term)
         self.prefix = term.prefix
 
     def matches(self, doc: PreparedDocument) -> bool:

@@ -3,12 +3,14 @@ match a document.
 
 For every rule we derive a set of keys at least one of which any document
 the rule matches has (None: no such set, e.g. a rule that is only NOT,
-source: or lang:; those rules always run). A key is
+url: or a source:/lang: prefix; those rules always run). A key is
   ("word", w): w is a whole token of the folded title or text (a word that is
                not a prefix stem and not Chinese/Japanese);
   ("text", s): s is a substring of the folded title or text (CJK runs, prefix
                stems), found with one Aho-Corasick pass;
-  ("site", d): the URL's host is d or ends with "." + d.
+  ("site", d): the URL's host is d or ends with "." + d;
+  ("lang", c): the language is c or c-something (lang:zh: zh, zh-cn);
+  ("source", s): the source is s (source: without a wildcard).
 Evaluating only the candidate rules gives exactly the answer of evaluating all.
 
 Where a rule offers a choice (any word of a phrase, any operand of an AND), the
@@ -25,7 +27,7 @@ from collections.abc import Callable, Iterator
 
 import ahocorasick
 
-from monitor.rules.matcher import CompiledQuery, PreparedDocument, compile_query
+from monitor.rules.matcher import CompiledQuery, PreparedDocument, compile_query, value_of
 from monitor.rules.model import And, Document, Near, Not, Or, Query, Term
 from monitor.rules.text import Pattern, is_cjk
 from monitor.text.cjk import has_cjk
@@ -40,6 +42,8 @@ def base_cost(key: Key) -> float:
     kind, value = key
     if kind == "site":
         return 50.0  # the fallback: a word narrows more than a whole site does
+    if kind in ("lang", "source"):
+        return 100.0
     if kind == "text" and is_cjk(value[0]):
         return 12.0 / len(value)  # a Chinese character says about as much as two letters
     return 24.0 / len(value)
@@ -48,7 +52,7 @@ def base_cost(key: Key) -> float:
 def required_keys(node: Query, cost: Cost = base_cost) -> Keys:
     if isinstance(node, Term):
         keys = list(_term_keys(node))
-        if node.field == "site" or not node.searches_words:
+        if not node.searches_words:
             return frozenset(keys) if keys else None
         if not keys:
             return frozenset()  # no words: never matches
@@ -66,6 +70,9 @@ def _term_keys(term: Term) -> Iterator[Key]:
     """Every key a term offers (any one is required)."""
     if term.field == "site":
         yield ("site", term.text)
+    elif term.field in ("lang", "source"):
+        if not term.prefix:
+            yield (term.field, value_of(term))
     elif term.searches_words:
         for part in Pattern.of(term.text, term.prefix).parts:
             yield _chunk_key(part)
@@ -120,7 +127,7 @@ class RuleSet:
     def __init__(self, rules: dict[str, str]):
         self.compiled: dict[str, CompiledQuery] = {name: compile_query(q) for name, q in rules.items()}
         self.always: list[str] = []  # rules without required keys
-        owners: dict[str, dict[str, list[str]]] = {"word": {}, "text": {}, "site": {}}
+        owners: dict[str, dict[str, list[str]]] = {"word": {}, "text": {}, "site": {}, "lang": {}, "source": {}}
         mentions = Counter(key for compiled in self.compiled.values() for key in mentioned_keys(compiled.query))
 
         def cost(key: Key) -> float:
@@ -136,6 +143,8 @@ class RuleSet:
         self._words = {word: tuple(names) for word, names in owners["word"].items()}
         self._word_set = frozenset(self._words)
         self._sites = {site: tuple(names) for site, names in owners["site"].items()}
+        self._langs = {code: tuple(names) for code, names in owners["lang"].items()}
+        self._sources = {source: tuple(names) for source, names in owners["source"].items()}
         # Two automata: pyahocorasick looks a character up among a node's children one by one, and
         # Chinese keys give the root thousands of them; so those are matched as UTF-16 in hex (16 a node)
         self._texts: list[tuple[str, ...]] = []
@@ -177,6 +186,12 @@ class RuleSet:
         if self._sites:
             for suffix in _host_suffixes(doc.host):
                 found.update(self._sites.get(suffix, ()))
+        if self._langs and doc.language:
+            subtags = doc.language.split("-")
+            for i in range(1, len(subtags) + 1):
+                found.update(self._langs.get("-".join(subtags[:i]), ()))
+        if self._sources:
+            found.update(self._sources.get(doc.source, ()))
         return found
 
     def match(self, doc: Document | PreparedDocument) -> list[str]:

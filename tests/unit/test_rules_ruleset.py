@@ -28,8 +28,9 @@ def test_ruleset_returns_matching_names_sorted():
 
 def test_ruleset_skips_rules_whose_literals_are_absent():
     rules = RuleSet({"zh": "新质生产力", "sat": "satellite AND NOT wafer", "neg": "NOT wafer", "lang": "lang:en"})
-    assert sorted(rules.always) == ["lang", "neg"]
-    assert rules.candidates(PreparedDocument(JJCKB)) == {"zh", "neg", "lang"}
+    assert sorted(rules.always) == ["neg"]
+    assert rules.candidates(PreparedDocument(JJCKB)) == {"zh", "neg"}
+    assert rules.candidates(PreparedDocument(XINHUA)) == {"sat", "neg", "lang"}
 
 
 KEYS = [
@@ -55,6 +56,14 @@ def test_site_rules_are_candidates_by_host_suffix():
     assert rules.candidates(PreparedDocument(Document(title="", text="chip"))) == {"both"}
 
 
+def test_lang_and_source_rules_are_candidates_by_value():
+    rules = RuleSet({"zh": "lang:zh NOT 科技", "zhcn": "lang:zh-cn", "tw": "lang:zh-tw", "src": "source:jjckb"})
+    assert rules.always == []
+    assert rules.candidates(PreparedDocument(JJCKB)) == {"zh", "zhcn", "src"}
+    assert rules.match(JJCKB) == ["src", "zhcn"]
+    assert rules.candidates(PreparedDocument(Document(title="", text="", language=None))) == set()
+
+
 def test_empty_ruleset():
     assert RuleSet({}).match(XINHUA) == []
 
@@ -71,9 +80,13 @@ LITERALS = [
     ("(a OR b) NEAR/2 ccc", {"ccc"}),
     ("NOT a", None),                                      # matches documents without words
     ("a OR NOT b", None),
-    ("source:x", None),
+    ("source:x", {"x"}),                                  # source: and lang: values are keys too
+    ('source:"X  Y"', {"x y"}),
+    ("source:x*", None),                                  # ... but not a prefix of one
+    ("lang:zh_CN", {"zh-cn"}),
     ("source:x chip", {"chip"}),
-    ("lang:zh OR 科技", None),
+    ("lang:zh OR 科技", {"zh", "科技"}),
+    ("lang:zh* OR 科技", None),
     ("a ONEAR/2 ccc", {"ccc"}),
     ('"new quality forces"~2', {"quality"}),
     ("site:x.com", {"x.com"}),                            # a site is a key of its own
