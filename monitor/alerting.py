@@ -93,13 +93,21 @@ def match_new_articles(config: NewsmonConfig, sessions: sessionmaker[Session], b
                         continue
                     text = matcher.snippet(rule_name, article)
                     period = digest_period(rule, now)
+                    facts = _outlets_now(session, article) if period else None
                     for channel in rule.channels:
                         if repo.enqueue_alert(session, rule=rule_name, article_id=article.id,
                                               channel=channel, snippet=text, when=now,
-                                              revision=revision if rule.alert_on_update else 0, digest=period):
+                                              revision=revision if rule.alert_on_update else 0, digest=period,
+                                              payload=facts):
                             summary.queued += 1
                             summary.by_rule[rule_name] = summary.by_rule.get(rule_name, 0) + 1
             repo.mark_matched(session, (a.id for a in articles), now)
+
+
+def _outlets_now(session: Session, article: Article) -> dict:
+    """What a digest row keeps: the outlets its story had when queued (its entry says when it grew)."""
+    count = session.scalar(select(Story.outlet_count).where(Story.id == article.story_id)) if article.story_id else 1
+    return {"outlet_count": count or 1}
 
 
 def digest_period(rule: RuleConfig, when: datetime) -> tuple[datetime, datetime] | None:

@@ -92,7 +92,7 @@ def digest_message(session: Session, group: list[Alert], config: NewsmonConfig) 
         article: Article = alert.article
         outlets = (repo.story_outlets(session, article.story_id) if article.story_id else []) or [article.source]
         spread = spread_info(alert)
-        queued_outlets = len(spread.outlets) if spread else 1
+        queued_outlets = len(spread.outlets) if spread else (alert.payload or {}).get("outlet_count", 1)
         entry = DigestEntry(
             alert_id=alert.id, title=article.title or "(untitled)", url=article.url, source=article.source,
             published_at=article.published_at or article.fetched_at, snippet=alert.snippet or "",

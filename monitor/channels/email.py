@@ -83,7 +83,9 @@ def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
     if isinstance(message, DigestMessage):
         return compose_digest(message, config)
     title = one_line(message.title) or "(untitled)"
-    email_message = _envelope(message, config, one_line(f"{config.subject_prefix} {message.rule}: {title}"))
+    spreading = f"now in {len(message.spread.outlets)} outlets: " if message.spread else ""
+    email_message = _envelope(message, config,
+                              one_line(f"{config.subject_prefix} {message.rule}: {spreading}{title}"))
     email_message["X-Newsmon-Rule"] = one_line(message.rule)
     # RFC 3834: tells vacation responders not to answer an automatic message.
     email_message["Auto-Submitted"] = "auto-generated"
@@ -224,6 +226,17 @@ def digest_html_body(message: DigestMessage) -> str:
     return "\n".join(parts) + "\n"
 
 
+def spread_plain_lines(message: AlertMessage) -> list[str]:
+    """An on_spread alert: the outlets carrying the story and how soon after the first each did."""
+    if message.spread is None:
+        return []
+    lines = ["", f"Now in {len(message.spread.outlets)} outlets (on_spread {message.spread.threshold}):"]
+    for outlet in message.spread.outlets:
+        after = "first" if outlet.after_seconds is None else f"+{_duration(outlet.after_seconds)}"
+        lines.append(f"  {outlet.source} ({after}) {outlet.url}")
+    return lines
+
+
 def _plain_body(message: AlertMessage, title: str) -> str:
     lines = [
         title,
@@ -237,6 +250,7 @@ def _plain_body(message: AlertMessage, title: str) -> str:
         lines += ["", message.snippet.strip()]
     if message.also_in:
         lines += ["", "Also in: " + ", ".join(message.also_in)]
+    lines += spread_plain_lines(message)
     lines += ["", "-- ", f"newsmon alert {message.alert_id}"]
     return "\n".join(lines) + "\n"
 
@@ -253,6 +267,9 @@ def _html_body(message: AlertMessage, title: str) -> str:
     if message.also_in:
         items = "".join(f"<li>{escape(outlet)}</li>" for outlet in message.also_in)
         parts.append(f"<p>Also in:</p><ul>{items}</ul>")
+    if message.spread is not None:
+        items = "".join(f"<li>{escape(line.strip())}</li>" for line in spread_plain_lines(message)[2:])
+        parts.append(f"<p>Now in {len(message.spread.outlets)} outlets:</p><ul>{items}</ul>")
     parts.append(f'<p style="color:#888">newsmon alert {message.alert_id}</p></body></html>')
     return "\n".join(parts) + "\n"
 

@@ -28,15 +28,16 @@ SPREAD_REVISION = -1  # a spread alert's revision: never the same row as the art
 
 def enqueue_alert(session: Session, *, rule: str, article_id: int, channel: str,
                   snippet: str | None, when: datetime | None = None, revision: int = 0,
-                  digest: tuple[datetime, datetime] | None = None) -> bool:
+                  digest: tuple[datetime, datetime] | None = None, payload: dict | None = None) -> bool:
     """One outbox row per (rule, article, channel); False if it already exists.
-    `digest`: the (start, end) of the digest period the row is collected in; it is due at the end."""
+    `digest`: the (start, end) of the digest period the row is collected in; it is due at the end.
+    `payload`: facts kept with the row (a digest row's outlet count when queued)."""
     when = when or utcnow()
     start, end = digest if digest else (None, None)
     row = insert_ignoring_conflicts(session, Alert.__table__, dict(
         rule=rule, article_id=article_id, channel=channel, status=AlertStatus.PENDING, attempts=0,
         revision=revision, next_attempt_at=end or when, snippet=snippet, created_at=when,
-        delivery_key=new_delivery_key(), digest_start=start, digest_end=end,
+        delivery_key=new_delivery_key(), digest_start=start, digest_end=end, payload=payload,
     ))
     return row is not None
 

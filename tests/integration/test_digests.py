@@ -269,3 +269,56 @@ def test_on_spread_alerts_once_with_outlets_and_pickup_times(archive_url, tmp_pa
         assert spread["threshold"] == 3
         assert [o["source"] for o in spread["outlets"]] == ["s1", "s2", "s3", "s4"]  # all it had when queued
         assert [o["after_seconds"] for o in spread["outlets"]] == [None, 60.0, 300.0, 360.0]
+
+
+def test_a_digest_shows_spread_stories_and_stories_that_grew(archive_url, tmp_path, monkeypatch):
+    with SmtpSink() as smtp:
+        rules = {"chips": {"query": "chip*", "channels": ["mail"], "digest": {"at": "08:00", "timezone": "Asia/Shanghai"},
+                           "on_spread": 2}}
+        config = digest_config(tmp_path / "config", archive_url, smtp_port=smtp.port, rules=rules)
+        sessions = sessions_for(config)
+        now = repo.utcnow()
+        with session_scope(sessions) as s:
+            add_story(s, 1, ["s1"], now)
+            grows = add_story(s, 2, ["s1"], now)
+        assert match_new_articles(config, sessions).queued == 2
+        with session_scope(sessions) as s:
+            url = "http://s2.example/2"
+            article_id = repo.add_article(s, url=url, canonical_url=url, source="s2", title="Chip story 2",
+                                          text="the chip plant", content_hash="y", fetched_at=now + timedelta(hours=2))
+            repo.join_story(s, article_id, s.get(Article, grows[0]).story_id, "s2", now)
+        summary = match_new_articles(config, sessions)
+        assert summary.spread == 1
+        later(monkeypatch, timedelta(days=1))
+        outbox = Outbox(config, sessions)
+        try:
+            assert outbox.deliver_due().sent == 3
+        finally:
+            outbox.close()
+        [mail] = smtp.wait_for(1)
+        text = mail.text()
+        assert "chips: 2 stories" in mail["Subject"] and "Asia/Shanghai" in mail["Subject"]
+        assert text.count("Chip story 2") == 1  # its first-seen and its spread alert: one entry
+        assert "now in 2 outlets: s1, s2" in text and "s2 (+2h00m)" in text
+
+
+def test_rules_test_groups_by_digest_period_and_story_and_shows_spread(archive_url, tmp_path, capsys):
+    import argparse
+
+    from monitor.commands.rules import cmd_rules_test
+
+    rules = {"chips": {"query": "chip*", "channels": ["hook"], "digest": {"every": "1h"}, "on_spread": 2}}
+    config = digest_config(tmp_path / "config", archive_url, hook_url="http://127.0.0.1:9/", rules=rules)
+    sessions = sessions_for(config)
+    start = datetime(2024, 3, 1, 10, 10, tzinfo=timezone.utc)
+    with session_scope(sessions) as s:
+        add_story(s, 1, ["s1", "s2"], start)  # s2 a minute later: spread in the same period
+        add_story(s, 2, ["s3"], start + HOUR)
+    assert cmd_rules_test(config, argparse.Namespace(name="chips", since=start - HOUR)) == 0
+    out = capsys.readouterr().out
+    print(out)
+    assert "digest 2024-03-01 10:00–2024-03-01 11:00 UTC: 1 story" in out
+    assert "digest 2024-03-01 11:00–2024-03-01 12:00 UTC: 1 story" in out
+    assert out.count("[s1, s2]  Chip story 1  (spread to 2 outlets)") == 1  # first seen and spread: one entry
+    assert "picked up: s1 first, s2 +1m" in out
+    assert "3 article(s) match rule 'chips' since" in out and "(2 stories, 2 messages)" in out
