@@ -14,8 +14,9 @@ shorter pieces) plus synthetic English and Chinese news text, each with a URL
 on one of a few dozen hosts and one to three watched entities mentioned.
 Rules: what a news desk watches: a specific name (companies, people, places,
 Chinese names) with context words, in phrases, NEAR/ONEAR, "phrase"~n,
-site: scopes, NOT exclusions; a few (~0.5%) are only site:/url: or NOT/lang:
-rules, which no word can prefilter.
+site: scopes, NOT exclusions; 1% have no word to prefilter on (site: AND url:,
+lang:zh NOT x: looked up by site and language) and 0.5% nothing at all
+(url:... NOT x: always run).
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def make_rules(rng: random.Random, n: int, names: list[str], zh_names: list[str]
         if kind == 0:
             query = f"site:{site} AND url:/{rng.randint(2020, 2026)}-"    # no word to prefilter on
         elif kind == 100:
-            query = f"lang:zh NOT {cz}"                                     # neither
+            query = f"lang:zh NOT {cz}"                                     # nor here
+        elif kind == 50:
+            query = f"url:/{rng.randint(2020, 2026)}-{rng.randint(1, 12):02d}/ NOT {w1}"  # always runs
         else:
             query = rng.choice([
                 f'"{name} {w1}" OR {name} NEAR/5 {w2}',

@@ -208,6 +208,9 @@ CASES = [
     ("site:www.xinhuanet.com", XINHUA_URL, False),
     ("site:xinhuanet.com", replace(XINHUA, url="HTTP://XinhuaNet.com./x"), True),
     ("site:xinhuanet.com", XINHUA, False),               # no URL
+    ("site:xinhuanet.com", replace(XINHUA, url="http://[xinhuanet.com/"), False),  # no host in a broken URL
+    ("site:xinhuanet.com", replace(XINHUA, url="xinhuanet.com/a"), True),  # no scheme
+    ("url:[xinhuanet", replace(XINHUA, url="http://[xinhuanet.com/"), True),
     ("site:https://xinhuanet.com/world", XINHUA_URL, True),  # written as a URL: its host
     ("site:*.xinhuanet.com", XINHUA_URL, True),
     ("url:/english/", XINHUA_URL, True),
