@@ -18,6 +18,16 @@ def _short(title: str | None, width: int = 48) -> str:
     return title if len(title) <= width else title[: width - 1] + "…"
 
 
+def _digest(alert) -> str | None:
+    """A digest row's period ("2024-03-01 10:00–11:00 UTC"), "spread" for a spread alert, or None."""
+    spread = "spread" if alert.kind == "spread" else None
+    if alert.digest_end is None:
+        return spread
+    start, end = alert.digest_start or alert.digest_end, alert.digest_end
+    end_text = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{end_text} UTC" + (" (spread)" if spread else "")
+
+
 def _about(alert) -> tuple[str | None, str]:
     """(source, title) of an article alert; a health alert has no article, its payload says."""
     if alert.article is not None:
@@ -31,11 +41,11 @@ def cmd_alerts(config: NewsmonConfig, args: argparse.Namespace) -> int:
     with sessions() as session:
         alerts = repo.list_alerts(session, args.status, args.limit)
         rows = [[a.id, a.status, a.rule, a.channel, a.attempts,
-                 a.next_attempt_at if a.status == AlertStatus.PENDING else None, a.sent_at, *_about(a),
+                 a.next_attempt_at if a.status == AlertStatus.PENDING else None, a.sent_at, _digest(a), *_about(a),
                  a.last_error] for a in alerts]
         counts = repo.alert_counts(session)
-    print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "source", "title",
-                  "last_error"], rows, args.format))
+    print(render(["id", "status", "rule", "channel", "attempts", "next_attempt", "sent_at", "digest", "source",
+                  "title", "last_error"], rows, args.format))
     if args.format == "table":
         print("\n" + ", ".join(f"{counts.get(s, 0)} {s}" for s in AlertStatus))
     return 0

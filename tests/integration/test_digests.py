@@ -322,3 +322,24 @@ def test_rules_test_groups_by_digest_period_and_story_and_shows_spread(archive_u
     assert out.count("[s1, s2]  Chip story 1  (spread to 2 outlets)") == 1  # first seen and spread: one entry
     assert "picked up: s1 first, s2 +1m" in out
     assert "3 article(s) match rule 'chips' since" in out and "(2 stories, 2 messages)" in out
+
+
+def test_newsmon_alerts_shows_the_digest_period(tmp_path, capsys):
+    import json
+
+    from monitor.cli import main
+    from monitor.store.session import migrate
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    migrate(url)
+    config = digest_config(tmp_path / "config", url, hook_url="http://127.0.0.1:9/")
+    sessions = sessions_for(config)
+    start = datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
+    with session_scope(sessions) as s:
+        [article_id] = add_story(s, 1, ["s1"], start)
+        repo.enqueue_alert(s, rule="chips", article_id=article_id, channel="hook", snippet="chip", when=start,
+                           digest=(start, start + HOUR))
+    capsys.readouterr()
+    assert main(["--config", str(tmp_path / "config"), "alerts", "--format", "json"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)
+    assert shown["digest"] == "2024-03-01 10:00–11:00 UTC" and shown["status"] == "pending"
