@@ -20,6 +20,18 @@ An operator alert about a source (monitor.health) has the same headers and this 
      "detail": "3 consecutive checks failed (...)", "consecutive_failures": 3, "last_success_at": ... | null,
      "last_new_article_at": ... | null, "last_error": ... | null, "usual_gap_seconds": ... | null}
 
+A digest (a rule with `digest:`, monitor.digest) is one POST for a period's alerts; its
+X-Newsmon-Delivery is derived from (rule, channel, period, first alert), the same on a resend:
+
+    {"kind": "digest", "alert_id": 44, "delivery_key": "...", "rule": "...",
+     "period": {"start": "<ISO 8601>", "end": "<ISO 8601>", "timezone": "UTC" | "Asia/Shanghai" | ...},
+     "count": 2, "alert_ids": [44, 45],
+     "stories": [{"alert_id": 44, "title": "...", "url": "...", "source": "...", "published_at": ...,
+                  "snippet": "...", "language": ..., "outlets": ["s1", "s2"], "outlet_count": 2,
+                  "spread": null | {"story_id": 7, "threshold": 3, "outlets": [...]}}, ...]}
+
+A spread alert (`on_spread`) is an article alert with "kind": "spread" and a "spread" object.
+
 An article alert has no "kind" key; a health alert always has kind "health".
 
 The body is UTF-8 JSON (non-ASCII characters are not escaped).

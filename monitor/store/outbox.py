@@ -75,9 +75,14 @@ def claim_digest_group(session: Session, alert: Alert, now: datetime, *, owner: 
     if alert.digest_end is None:
         return [alert]
     group = (Alert.rule == alert.rule, Alert.channel == alert.channel, Alert.digest_end == alert.digest_end)
+    due = (*group, Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another pass holds locked (it claimed one of this group at the same moment) are
+        # skipped, not waited for: no deadlock; each row still goes in exactly one digest.
+        due = (Alert.id.in_(select(Alert.id).where(*due).with_for_update(skip_locked=True).scalar_subquery()),
+               Alert.status == AlertStatus.PENDING)
     session.execute(
-        update(Alert).where(*group, Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
-        .values(**_claim(now, owner, lease)).execution_options(synchronize_session=False)
+        update(Alert).where(*due).values(**_claim(now, owner, lease)).execution_options(synchronize_session=False)
     )
     return list(session.scalars(
         select(Alert).where(*group, Alert.status == AlertStatus.SENDING, Alert.claimed_by == owner)

@@ -343,3 +343,29 @@ def test_newsmon_alerts_shows_the_digest_period(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "config"), "alerts", "--format", "json"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
     assert shown["digest"] == "2024-03-01 10:00–11:00 UTC" and shown["status"] == "pending"
+
+
+def test_passes_delivering_at_once_put_each_story_in_one_digest(archive_url, tmp_path, monkeypatch):
+    import threading
+
+    with WebhookReceiver() as hook:
+        config = digest_config(tmp_path / "config", archive_url, hook_url=hook.url)
+        sessions = sessions_for(config)
+        with session_scope(sessions) as s:
+            for n in range(30):
+                add_story(s, n, ["s1"], repo.utcnow())
+        assert match_new_articles(config, sessions).queued == 30
+        later(monkeypatch, HOUR)
+        outboxes = [Outbox(config, sessions) for _ in range(3)]
+        try:
+            threads = [threading.Thread(target=o.deliver_due) for o in outboxes]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        finally:
+            for o in outboxes:
+                o.close()
+        ids = [story["alert_id"] for p in hook.requests for story in p.json["stories"]]
+        assert sorted(ids) == sorted(r.id for r in alerts(sessions))  # every story once
+        assert {r.status for r in alerts(sessions)} == {AlertStatus.SENT}
