@@ -100,6 +100,10 @@ def occurrences(index: FieldIndex, pattern: Pattern) -> Iterator[Hit]:
         return
     tokens, glued, prefix = pattern.tokens, pattern.glued, pattern.prefix
     n = len(tokens)
+    if pattern.needle is not None and n > 1:  # a glued Chinese run: find it as a substring
+        for p in index.token_indexes_of(pattern.needle):
+            yield p, p + n - 1
+        return
     if n == 1:
         for p in index.positions_of(tokens[0], prefix):
             yield p, p

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -92,6 +93,7 @@ class FieldIndex:
         self.folded = fold_case_and_width(original)
         self.tokens: list[str] = TOKEN_RE.findall(self.folded)
         self._few: dict[str, list[int]] = {}  # positions of the first tokens asked for
+        self._stem_lookups = 0
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -114,6 +116,8 @@ class FieldIndex:
         return sorted(self.vocabulary)
 
     def _prefixed(self, stem: str) -> list[str]:
+        if "_sorted_vocabulary" not in self.__dict__ and self._stems() <= 4:  # a scan beats sorting, for a few
+            return sorted(word for word in self.vocabulary if word.startswith(stem))
         vocab = self._sorted_vocabulary
         i = bisect_left(vocab, stem)
         found = []
@@ -127,9 +131,26 @@ class FieldIndex:
             return True
         if not prefix:
             return False
+        if "_sorted_vocabulary" not in self.__dict__ and self._stems() <= 4:
+            return any(word.startswith(token) for word in self.vocabulary)
         vocab = self._sorted_vocabulary
         i = bisect_left(vocab, token)
         return i < len(vocab) and vocab[i].startswith(token)
+
+    def token_indexes_of(self, needle: str) -> Iterator[int]:
+        """The token index where each occurrence of `needle` (CJK characters, each a
+        token) starts, without the spans of every token: counts the tokens between hits."""
+        folded = self.folded
+        at = folded.find(needle)
+        previous, p = 0, 0
+        while at >= 0:
+            p += len(TOKEN_RE.findall(folded, previous, at))  # `previous` and `at` start CJK tokens
+            yield p
+            previous, at = at, folded.find(needle, at + 1)
+
+    def _stems(self) -> int:
+        self._stem_lookups += 1
+        return self._stem_lookups
 
     def _positions_of(self, token: str) -> list[int]:
         """One token's positions: scanned for alone while few are asked for (most

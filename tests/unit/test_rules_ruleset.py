@@ -167,3 +167,16 @@ def test_case_and_width_do_not_matter(query, title, text):
     assert all(0 <= a < b <= len(text) for a, b in spans)
     assert all(b1 < a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))  # merged: no overlaps, no touching
     assert not spans or expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, st.sampled_from(["新质", "新质生产力", "科技", "生产力", "质生"]))
+def test_glued_runs_found_as_substrings_are_at_the_right_tokens(text, needle):
+    from monitor.rules.text import FieldIndex, Pattern
+
+    index = FieldIndex(text)
+    pattern = Pattern.of(needle)
+    by_spans = [p for p in range(len(index.tokens) - len(pattern.tokens) + 1)
+                if tuple(index.tokens[p:p + len(pattern.tokens)]) == pattern.tokens
+                and all(index.spans[p + i][1] == index.spans[p + i + 1][0] for i in range(len(pattern.tokens) - 1))]
+    assert list(FieldIndex(text).token_indexes_of(pattern.needle)) == by_spans
