@@ -149,6 +149,7 @@ def _extract(html: str, encoding: str, hints: ExtractHints, boilerplate: frozens
     meta_date, meta_author = page_date(tree), page_author(tree)
     marked = dom.classify(tree)
     dom.drop_standfirst(marked.standfirsts, page_description(tree))
+    dom.drop_link_tables(tree)
     dom.unwrap_layout_tables(tree)
     captions = dom.take_captions(tree, marked.captions)
     apply_hints(tree, hints, dom.drop)

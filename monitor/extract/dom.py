@@ -33,6 +33,34 @@ _STANDFIRST = re.compile(r"(^|[\s_-])(dek|deck|standfirst|strapline|sub-?head(li
 _BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "ul", "ol", "article", "section")
 
 
+_UNLINKED_PROSE = etree.XPath(".//text()[string-length(normalize-space(.)) > 60][not(ancestor::a)]")
+
+
+def drop_link_tables(tree: lxml.html.HtmlElement) -> int:
+    """In table layouts (old newspaper templates), a cell or table that is a
+    list of links - related headlines, a "hot news" box, navigation - is
+    chrome: three or more links, link text at least 70% of its text, and no
+    run of unlinked prose. The article body in another cell of the same
+    table stays. Returns how many were dropped."""
+    doomed = []
+    for element in tree.iter("td", "table"):
+        links = element.findall(".//a")
+        if len(links) < 3:
+            continue
+        text = "".join(element.text_content().split())
+        if not text:
+            continue
+        linked = sum(len("".join(a.text_content().split())) for a in links)
+        if linked >= 0.7 * len(text) and not _UNLINKED_PROSE(element):
+            doomed.append(element)
+    dropped = 0
+    for element in doomed:
+        if element.getparent() is not None and not any(a in doomed for a in element.iterancestors()):
+            drop(element)
+            dropped += 1
+    return dropped
+
+
 def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> None:
     """Old portals lay pages out with tables; a table whose cells hold
     paragraphs or other tables is layout, not data: turn it into divs so the

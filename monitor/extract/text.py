@@ -11,7 +11,7 @@ from monitor.extract.metadata import PageMetadata
 from monitor.extract.metadata_lines import take_metadata
 from monitor.text.cjk import display_weight
 from monitor.text.normalize import normalize_text
-from monitor.text.scripts import ends_sentence, is_prose, prose_weight
+from monitor.text.scripts import ends_sentence, prose_weight, text_weight
 
 LONG_PARAGRAPH = 200  # characters, CJK counting triple
 
@@ -85,7 +85,8 @@ def _is_question(line: str) -> bool:
 
 
 def _is_prose(line: str, key: str) -> bool:
-    return len(key) > 60 and ends_sentence(line) or is_prose(line) and len(key) > 20
+    # Sixty characters of key, or as much text in a denser script (Japanese, Chinese, Korean).
+    return ends_sentence(line) and (len(key) > 60 or (len(key) > 20 and text_weight(line) > 60))
 
 
 def _strip_table_row(line: str) -> str:
