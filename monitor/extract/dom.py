@@ -235,8 +235,10 @@ def _prose_inside(element: lxml.html.HtmlElement) -> int:
 
 def drop_standfirst(marked: list, description: str | None) -> None:
     """The standfirst (dek) under a headline repeats the page's description;
-    readers and editors count it with the headline, not the text."""
-    if not description or len(description) < 40:
+    readers and editors count it with the headline, not the text. A summary
+    paragraph of 200 characters or more is the article's first paragraph
+    (publishers repeat their lead as the description): it stays."""
+    if not description or not 40 <= len(description) < 200:
         return
     key = normalize_text(description)
     for element in marked:
