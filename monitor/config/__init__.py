@@ -6,7 +6,7 @@ a mapping so tests can pass their own.
 """
 
 from monitor.config._base import Duration, parse_duration
-from monitor.config.channels import ChannelConfig, EmailChannelConfig, WebhookChannelConfig
+from monitor.config.channels import AppriseChannelConfig, ChannelConfig, EmailChannelConfig, WebhookChannelConfig
 from monitor.config.loader import load_config, resolve_config_dir
 from monitor.config.model import (
     DEFAULT_DATABASE_URL,
@@ -23,7 +23,8 @@ from monitor.config.model import (
 from monitor.config.sources import ExtractHints, SourceConfig
 
 __all__ = [
-    "DEFAULT_DATABASE_URL", "DEFAULT_USER_AGENT", "ChannelConfig", "CrawlConfig", "DatabasePoolConfig", "DeliveryConfig",
+    "AppriseChannelConfig", "DEFAULT_DATABASE_URL", "DEFAULT_USER_AGENT", "ChannelConfig",
+    "CrawlConfig", "DatabasePoolConfig", "DeliveryConfig",
     "Duration",
     "EmailChannelConfig", "ExtractHints", "NewsmonConfig", "QueryConfig", "RetentionConfig", "RuleConfig",
     "ScheduleConfig", "SourceConfig", "WebhookChannelConfig", "load_config", "parse_duration", "resolve_config_dir",

@@ -1,4 +1,4 @@
-"""Delivery channels in newsmon.yaml: email (SMTP) and webhook."""
+"""Delivery channels in newsmon.yaml: email (SMTP), webhook and apprise."""
 
 from __future__ import annotations
 
@@ -107,7 +107,50 @@ class WebhookChannelConfig(Strict):
         return headers
 
 
+APPRISE_MISSING = ("type apprise needs the optional Apprise package: pip install 'newsmon[apprise]' "
+                   "(or pip install apprise)")
+
+
+class AppriseChannelConfig(Strict):
+    """Any notification service Apprise speaks (slack://, tgram://, discord://, ntfy://, matrix://,
+    json://, mailto://, ...): one delivery per URL, each URL's outcome recorded."""
+
+    type: Literal["apprise"]
+    urls: list[str] = Field(min_length=1)
+    timeout: Duration = 30.0  # per URL (Apprise's connect and read timeouts)
+    title_template: str | None = None  # Jinja2 (monitor.channels.templates); default: "<rule>: <title>"
+    body_template: str | None = None  # Jinja2; default: the alert as plain text
+
+    @field_validator("urls")
+    @classmethod
+    def _apprise_urls(cls, urls: list[str]) -> list[str]:
+        try:
+            import apprise
+        except ImportError:
+            raise ValueError(APPRISE_MISSING) from None
+        for i, url in enumerate(urls):
+            single_line(url, f"URL [{i}]")
+            # The message never repeats the URL: it usually holds a token.
+            if not url.strip():
+                raise ValueError(f"URL [{i}] is empty (an unset environment variable with a :- default?)")
+            if not apprise.Apprise().add(url):
+                raise ValueError(f"URL [{i}] is not a URL Apprise understands (unknown scheme, or a required "
+                                 "part missing); see https://github.com/caronc/apprise/wiki for the URL forms")
+        return urls
+
+    @field_validator("title_template", "body_template")
+    @classmethod
+    def _template_compiles(cls, source: str | None) -> str | None:
+        if source is not None:
+            from monitor.channels.templates import check  # local: channels import config
+
+            error = check(source)
+            if error:
+                raise ValueError(f"template error: {error}")
+        return source
+
+
 ChannelConfig = Annotated[
-    EmailChannelConfig | WebhookChannelConfig, Field(discriminator="type")
+    EmailChannelConfig | WebhookChannelConfig | AppriseChannelConfig, Field(discriminator="type")
 ]
-CHANNEL_TAGS = ("email", "webhook")  # the `type` values: pydantic puts the chosen one in error locations
+CHANNEL_TAGS = ("email", "webhook", "apprise")  # the `type` values: pydantic puts the chosen one in error locations
