@@ -86,7 +86,7 @@ def _is_question(line: str) -> bool:
 
 def _is_prose(line: str, key: str) -> bool:
     # Sixty characters of key, or as much text in a denser script (Japanese, Chinese, Korean).
-    return ends_sentence(line) and (len(key) > 60 or (len(key) > 20 and text_weight(line) > 60))
+    return ends_sentence(line) and (len(key) > 60 or (len(key) > 20 and text_weight(key) > 60))
 
 
 def _strip_table_row(line: str) -> str:
