@@ -35,9 +35,16 @@ def _date_text(message: AlertMessage) -> str:
     return published.strftime("%Y-%m-%d %H:%M UTC") if published else "unknown"
 
 
+def _is_digest(message: Message) -> bool:
+    return not isinstance(message, (AlertMessage, HealthMessage)) and hasattr(message, "entries")
+
+
 def default_title(message: Message) -> str:
     if isinstance(message, HealthMessage):
         return f"newsmon: source {message.source} is {message.state}"
+    if _is_digest(message):
+        count = len(message.entries)
+        return f"{message.rule}: {count} {'story' if count == 1 else 'stories'}"
     return " ".join(f"{message.rule}: {message.title or '(untitled)'}".split())
 
 
@@ -46,6 +53,12 @@ def default_body(message: Message) -> str:
         lines = [f"Source {message.source}: {message.state}"
                  + (f" (was {message.previous})" if message.previous else ""), message.detail]
         return "\n".join(line for line in lines if line) + "\n"
+    if _is_digest(message):
+        parts = []
+        for entry in message.entries:
+            parts.append(f"{' '.join((entry.title or '(untitled)').split())}\n{entry.url}\n{entry.source}"
+                         + (f"\n{entry.snippet.strip()}" if entry.snippet else ""))
+        return "\n\n".join(parts) + "\n"
     lines = [message.title or "(untitled)", message.url, f"{message.source} · {_date_text(message)} · rule {message.rule}"]
     if message.snippet:
         lines += ["", message.snippet.strip()]

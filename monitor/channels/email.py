@@ -77,7 +77,31 @@ def _envelope(message: Message, config: EmailChannelConfig, subject: str) -> Ema
 
 
 def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
-    """The email for one alert; a pure function of its inputs except the Date header."""
+    """The email for one alert; a pure function of its inputs except the Date header. The channel's
+    templates (subject_template, text_template, html_template), where set, replace those parts."""
+    email_message = _compose_builtin(message, config)
+    if config.subject_template or config.text_template or config.html_template:
+        _apply_templates(email_message, message, config)
+    return email_message
+
+
+def _apply_templates(email_message: EmailMessage, message: Message, config: EmailChannelConfig) -> None:
+    from monitor.channels import templates
+
+    subject = templates.render_optional(config.subject_template, message, "subject_template")
+    if subject is not None:
+        del email_message["Subject"]
+        email_message["Subject"] = one_line(subject)
+    text = templates.render_optional(config.text_template, message, "text_template")
+    html = templates.render_optional(config.html_template, message, "html_template", html=True)
+    for part in email_message.iter_parts():
+        if text is not None and part.get_content_type() == "text/plain":
+            part.set_content(text)
+        elif html is not None and part.get_content_type() == "text/html":
+            part.set_content(html, subtype="html")
+
+
+def _compose_builtin(message: Message, config: EmailChannelConfig) -> EmailMessage:
     if isinstance(message, HealthMessage):
         return compose_health(message, config)
     if isinstance(message, DigestMessage):

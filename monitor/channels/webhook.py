@@ -148,7 +148,7 @@ class WebhookChannel(Channel):
 
     def request_for(self, message: Message, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
         """The body and headers for one alert (the headers signed at `timestamp`, default now)."""
-        body = encode_payload(message)
+        body = encode_payload(message) if self.config.body_template is None else self._templated_body(message)
         timestamp = timestamp or str(int(time.time()))
         # Configured headers first, so they can never replace the protocol's own.
         headers = httpx.Headers(self.config.headers)
@@ -159,6 +159,18 @@ class WebhookChannel(Channel):
         if self.config.secret is not None:
             headers["X-Newsmon-Signature"] = sign(self.config.secret.get_secret_value(), timestamp, body)
         return body, headers
+
+    def _templated_body(self, message: Message) -> bytes:
+        """The channel's `body_template` rendered; it must be JSON (else a permanent DeliveryError)."""
+        from monitor.channels import templates
+
+        text = templates.render_optional(self.config.body_template, message, "body_template") or ""
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise DeliveryError(self.name, f"body_template rendered text that is not JSON ({exc}) for alert "
+                                f"{message.alert_id}; use the tojson filter for values", permanent=True) from None
+        return text.encode("utf-8")
 
     def deliver(self, message: Message) -> str | None:
         body, headers = self.request_for(message)

@@ -18,6 +18,17 @@ from monitor.config._base import Duration, Strict, single_line
 HTTP_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 field names
 
 
+def _checked_template(source: str | None, html: bool = False, json_out: bool = False) -> str | None:
+    """A template field: it must compile and render against a sample alert (a config error otherwise)."""
+    if source is not None:
+        from monitor.channels.templates import check  # local: monitor.channels imports monitor.config
+
+        error = check(source, html=html, json_out=json_out)
+        if error:
+            raise ValueError(f"template error: {error}")
+    return source
+
+
 class EmailChannelConfig(Strict):
     type: Literal["email"]
     host: str
@@ -32,6 +43,15 @@ class EmailChannelConfig(Strict):
     timeout: Duration = 30.0
     subject_prefix: str = "[newsmon]"
     ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
+    # Jinja2 templates (monitor.channels.templates, docs/alerts.md); each replaces that part of the built-in email.
+    subject_template: str | None = None
+    text_template: str | None = None
+    html_template: str | None = None  # autoescaped
+
+    @field_validator("subject_template", "text_template", "html_template")
+    @classmethod
+    def _template_compiles(cls, source: str | None, info: ValidationInfo) -> str | None:
+        return _checked_template(source, html=info.field_name == "html_template")
 
     @field_validator("host", "from_", "subject_prefix")
     @classmethod
@@ -73,6 +93,12 @@ class WebhookChannelConfig(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     ca_file: FilePath | None = None  # PEM CA certificate(s) to trust instead of the system's (a private CA)
     max_retry_after: Duration = 3600.0  # wait at most this long when a 429/503 asks for a Retry-After
+    body_template: str | None = None  # Jinja2 rendering the JSON body (docs/alerts.md); must render to JSON
+
+    @field_validator("body_template")
+    @classmethod
+    def _template_renders_json(cls, source: str | None) -> str | None:
+        return _checked_template(source, json_out=True)
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -141,13 +167,7 @@ class AppriseChannelConfig(Strict):
     @field_validator("title_template", "body_template")
     @classmethod
     def _template_compiles(cls, source: str | None) -> str | None:
-        if source is not None:
-            from monitor.channels.templates import check  # local: channels import config
-
-            error = check(source)
-            if error:
-                raise ValueError(f"template error: {error}")
-        return source
+        return _checked_template(source)
 
 
 ChannelConfig = Annotated[
