@@ -90,8 +90,8 @@ class AppriseChannel(Channel):
         """(title, body) for one message: the channel's templates when set, else the defaults."""
         from monitor.channels import templates
 
-        title = templates.render_optional(self.config.title_template, message, "title_template")
-        body = templates.render_optional(self.config.body_template, message, "body_template")
+        title = templates.render_field(self.config, "title_template", message)
+        body = templates.render_field(self.config, "body_template", message)
         return (title if title is not None else default_title(message),
                 body if body is not None else default_body(message))
 

@@ -80,7 +80,9 @@ def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
     """The email for one alert; a pure function of its inputs except the Date header. The channel's
     templates (subject_template, text_template, html_template), where set, replace those parts."""
     email_message = _compose_builtin(message, config)
-    if config.subject_template or config.text_template or config.html_template:
+    from monitor.channels.templates import source_for
+
+    if any(source_for(config, f, message) for f in ("subject_template", "text_template", "html_template")):
         _apply_templates(email_message, message, config)
     return email_message
 
@@ -88,12 +90,12 @@ def compose(message: Message, config: EmailChannelConfig) -> EmailMessage:
 def _apply_templates(email_message: EmailMessage, message: Message, config: EmailChannelConfig) -> None:
     from monitor.channels import templates
 
-    subject = templates.render_optional(config.subject_template, message, "subject_template")
+    subject = templates.render_field(config, "subject_template", message)
     if subject is not None:
         del email_message["Subject"]
         email_message["Subject"] = one_line(subject)
-    text = templates.render_optional(config.text_template, message, "text_template")
-    html = templates.render_optional(config.html_template, message, "html_template", html=True)
+    text = templates.render_field(config, "text_template", message)
+    html = templates.render_field(config, "html_template", message, html=True)
     for part in email_message.iter_parts():
         if text is not None and part.get_content_type() == "text/plain":
             part.set_content(text)

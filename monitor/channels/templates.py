@@ -110,6 +110,18 @@ def variables(message: Message) -> dict[str, Any]:
             "health": None, "alert_id": message.alert_id, "delivery_key": message.delivery_key}
 
 
+def source_for(config: Any, field: str, message: Message) -> str | None:
+    """The template for `field` of one message: the rule's override, else the channel's, else None."""
+    overrides = getattr(config, "_rule_templates", None) or {}
+    rule = getattr(message, "rule", None)
+    return overrides.get(rule, {}).get(field, getattr(config, field, None))
+
+
+def render_field(config: Any, field: str, message: Message, html: bool = False) -> str | None:
+    """`field` of a channel's config (or the message's rule override) rendered; None when not set."""
+    return render_optional(source_for(config, field, message), message, field, html=html)
+
+
 def render(source: str, message: Message, html: bool = False) -> str:
     return _compiled(source, html).render(variables(message))
 

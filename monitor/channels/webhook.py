@@ -148,7 +148,10 @@ class WebhookChannel(Channel):
 
     def request_for(self, message: Message, timestamp: str | None = None) -> tuple[bytes, httpx.Headers]:
         """The body and headers for one alert (the headers signed at `timestamp`, default now)."""
-        body = encode_payload(message) if self.config.body_template is None else self._templated_body(message)
+        from monitor.channels.templates import source_for
+
+        template = source_for(self.config, "body_template", message)
+        body = encode_payload(message) if template is None else self._templated_body(message, template)
         timestamp = timestamp or str(int(time.time()))
         # Configured headers first, so they can never replace the protocol's own.
         headers = httpx.Headers(self.config.headers)
@@ -160,11 +163,11 @@ class WebhookChannel(Channel):
             headers["X-Newsmon-Signature"] = sign(self.config.secret.get_secret_value(), timestamp, body)
         return body, headers
 
-    def _templated_body(self, message: Message) -> bytes:
+    def _templated_body(self, message: Message, template: str) -> bytes:
         """The channel's `body_template` rendered; it must be JSON (else a permanent DeliveryError)."""
         from monitor.channels import templates
 
-        text = templates.render_optional(self.config.body_template, message, "body_template") or ""
+        text = templates.render_optional(template, message, "body_template") or ""
         try:
             json.loads(text)
         except ValueError as exc:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import (
     Field,
     FilePath,
+    PrivateAttr,
     SecretStr,
     ValidationInfo,
     field_validator,
@@ -18,7 +19,16 @@ from monitor.config._base import Duration, Strict, single_line
 HTTP_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 field names
 
 
-def _checked_template(source: str | None, html: bool = False, json_out: bool = False) -> str | None:
+TEMPLATE_FIELDS = {"email": ("subject_template", "text_template", "html_template"), "webhook": ("body_template",),
+                   "apprise": ("title_template", "body_template")}
+
+
+class _Templated(Strict):
+    # Per-rule overrides {rule name: {field: template}}, set by the loader from rules' `templates`.
+    _rule_templates: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+
+
+def checked_template(source: str | None, html: bool = False, json_out: bool = False) -> str | None:
     """A template field: it must compile and render against a sample alert (a config error otherwise)."""
     if source is not None:
         from monitor.channels.templates import check  # local: monitor.channels imports monitor.config
@@ -29,7 +39,7 @@ def _checked_template(source: str | None, html: bool = False, json_out: bool = F
     return source
 
 
-class EmailChannelConfig(Strict):
+class EmailChannelConfig(_Templated):
     type: Literal["email"]
     host: str
     port: int = Field(587, ge=1, le=65535)
@@ -51,7 +61,7 @@ class EmailChannelConfig(Strict):
     @field_validator("subject_template", "text_template", "html_template")
     @classmethod
     def _template_compiles(cls, source: str | None, info: ValidationInfo) -> str | None:
-        return _checked_template(source, html=info.field_name == "html_template")
+        return checked_template(source, html=info.field_name == "html_template")
 
     @field_validator("host", "from_", "subject_prefix")
     @classmethod
@@ -85,7 +95,7 @@ class EmailChannelConfig(Strict):
         return value
 
 
-class WebhookChannelConfig(Strict):
+class WebhookChannelConfig(_Templated):
     type: Literal["webhook"]
     url: str
     secret: SecretStr | None = None  # HMAC-SHA256 signing key
@@ -98,7 +108,7 @@ class WebhookChannelConfig(Strict):
     @field_validator("body_template")
     @classmethod
     def _template_renders_json(cls, source: str | None) -> str | None:
-        return _checked_template(source, json_out=True)
+        return checked_template(source, json_out=True)
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -137,7 +147,7 @@ APPRISE_MISSING = ("type apprise needs the optional Apprise package: pip install
                    "(or pip install apprise)")
 
 
-class AppriseChannelConfig(Strict):
+class AppriseChannelConfig(_Templated):
     """Any notification service Apprise speaks (slack://, tgram://, discord://, ntfy://, matrix://,
     json://, mailto://, ...): one delivery per URL, each URL's outcome recorded."""
 
@@ -167,7 +177,7 @@ class AppriseChannelConfig(Strict):
     @field_validator("title_template", "body_template")
     @classmethod
     def _template_compiles(cls, source: str | None) -> str | None:
-        return _checked_template(source)
+        return checked_template(source)
 
 
 ChannelConfig = Annotated[

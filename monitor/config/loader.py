@@ -160,6 +160,7 @@ def load_config(config_dir: str | os.PathLike[str], env: Mapping[str, str] | Non
     config: NewsmonConfig = _validate(NewsmonConfig, {**data, "sources": {}, "rules": {}}, main_file)
     config = config.model_copy(update={"sources": sources, "rules": rules})
     _check_references(config, rule_files)
+    _attach_rule_templates(config, rule_files)
     return config
 
 
@@ -197,3 +198,39 @@ def _check_references(config: NewsmonConfig, rule_files: Mapping[str, Path]) -> 
             parse_query(rule.query)
         except RuleSyntaxError as exc:
             raise ConfigError(path, "query", str(exc)) from None
+
+
+def _attach_rule_templates(config: NewsmonConfig, rule_files: Mapping[str, Path]) -> None:
+    """Check each rule's `templates` overrides and hand them to its channels' configs (a private
+    attribute the channels read per message: monitor.channels.templates.source_for)."""
+    from monitor.config.channels import TEMPLATE_FIELDS, checked_template
+
+    per_channel: dict[str, dict[str, dict[str, str]]] = {}
+    for rule in config.rules.values():
+        path = str(rule_files[rule.name])
+        types = {config.channels[c].type for c in rule.channels if c in config.channels}
+        for key, fields in rule.templates.items():
+            if key not in rule.channels and key not in types:
+                raise ConfigError(path, f"templates.{key}", "names neither a channel of this rule "
+                                  f"({', '.join(rule.channels)}) nor the type of one ({', '.join(sorted(types))})")
+            kinds = {key} if key in TEMPLATE_FIELDS and key not in rule.channels else {config.channels[key].type}
+            allowed = sorted({f for k in kinds for f in TEMPLATE_FIELDS[k]})
+            for field, source in fields.items():
+                if field not in allowed:
+                    raise ConfigError(path, f"templates.{key}.{field}", f"unknown template field (allowed: "
+                                      f"{', '.join(allowed)})")
+                try:
+                    checked_template(source, html=field == "html_template",
+                                     json_out=field == "body_template" and "webhook" in kinds)
+                except ValueError as exc:
+                    raise ConfigError(path, f"templates.{key}.{field}", str(exc)) from None
+        for channel in rule.channels:
+            if channel not in config.channels:
+                continue
+            merged = {**rule.templates.get(config.channels[channel].type, {}), **rule.templates.get(channel, {})}
+            if merged:
+                per_channel.setdefault(channel, {})[rule.name] = merged
+    for name, overrides in per_channel.items():
+        copy = config.channels[name].model_copy()
+        object.__setattr__(copy, "_rule_templates", overrides)
+        config.channels[name] = copy

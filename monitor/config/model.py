@@ -136,6 +136,8 @@ class RuleConfig(Strict):
     digest: DigestConfig | None = None  # collect matches and send one message per channel per period
     on_first: bool = True  # alert on the first matching article of a story
     on_spread: int | None = Field(None, ge=2)  # alert once when a matching story reaches this many outlets
+    # Per-rule template overrides: {channel name or type: {subject_template: ..., ...}} (docs/alerts.md).
+    templates: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _alerts_something(self) -> RuleConfig:

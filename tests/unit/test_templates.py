@@ -88,3 +88,37 @@ def test_template_errors_are_config_errors(tmp_path: Path, channel: dict, field:
         load_config(tmp_path, {})
     text = str(caught.value)
     assert "newsmon.yaml" in text and f"channels.desk.{field}" in text and expected in text
+
+
+def _rule_config(tmp_path: Path, templates_: dict):
+    write_config(tmp_path, {"channels": {
+        "mail": {"type": "email", "host": "h", "from": "a@b", "to": ["c@d"], "subject_template": "channel {{ rule }}"},
+        "hook": {"type": "webhook", "url": "http://127.0.0.1:9/h"}}},
+        rules={"zh": {"query": "x", "channels": ["mail", "hook"], "templates": templates_},
+               "other": {"query": "y", "channels": ["mail"]}})
+    return load_config(tmp_path, {})
+
+
+def test_rule_overrides_by_channel_name_and_type(tmp_path: Path):
+    config = _rule_config(tmp_path, {"email": {"subject_template": "by type"},
+                                     "mail": {"text_template": "by name {{ story.url }}"},
+                                     "hook": {"body_template": '{"r": {{ rule|tojson }}}'}})
+    mail = compose(MESSAGE, config.channels["mail"])
+    assert mail["Subject"] == "by type"
+    assert "by name http://x/a" in mail.get_body(("plain",)).get_content()
+    other = compose(AlertMessage(**{**MESSAGE.__dict__, "rule": "other"}), config.channels["mail"])
+    assert other["Subject"] == "channel other"
+    body, _headers = WebhookChannel("hook", config.channels["hook"]).request_for(MESSAGE)
+    assert json.loads(body) == {"r": "zh"}
+
+
+@pytest.mark.parametrize(("templates_", "expected"), [
+    ({"nosuch": {"subject_template": "x"}}, "templates.nosuch"),
+    ({"mail": {"body_template": "x"}}, "templates.mail.body_template"),
+    ({"hook": {"body_template": "not json"}}, "not JSON"),
+    ({"email": {"subject_template": "{{ x | nofilter }}"}}, "nofilter"),
+])
+def test_bad_rule_overrides_are_config_errors(tmp_path: Path, templates_: dict, expected: str):
+    with pytest.raises(ConfigError) as caught:
+        _rule_config(tmp_path, templates_)
+    assert "zh.yaml" in str(caught.value) and expected in str(caught.value)
