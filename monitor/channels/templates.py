@@ -112,6 +112,8 @@ def variables(message: Message) -> dict[str, Any]:
 
 def source_for(config: Any, field: str, message: Message) -> str | None:
     """The template for `field` of one message: the rule's override, else the channel's, else None."""
+    if isinstance(message, HealthMessage):
+        return None  # operator alerts keep their built-in layout: templates are written for stories
     overrides = getattr(config, "_rule_templates", None) or {}
     rule = getattr(message, "rule", None)
     return overrides.get(rule, {}).get(field, getattr(config, field, None))

@@ -122,3 +122,12 @@ def test_bad_rule_overrides_are_config_errors(tmp_path: Path, templates_: dict, 
     with pytest.raises(ConfigError) as caught:
         _rule_config(tmp_path, templates_)
     assert "zh.yaml" in str(caught.value) and expected in str(caught.value)
+
+
+def test_health_alerts_keep_their_built_in_layout():
+    from monitor.channels.base import HealthMessage
+
+    health = HealthMessage(alert_id=9, delivery_key="d" * 32, source="jjckb", state="failing", since=None,
+                           detail="3 consecutive checks failed")
+    mail = compose(health, email_config(subject_template="{{ story.title }}"))
+    assert "jjckb" in mail["Subject"]
