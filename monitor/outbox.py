@@ -57,15 +57,19 @@ class DeliverySummary:
 _HEALTH_FIELDS = ("source", "state", "previous", "since", "detail")
 
 
-def message_for(session: Session, alert: Alert) -> Message:
+def message_for(session: Session, alert: Alert, config: NewsmonConfig | None = None) -> Message:
+    """The message of one outbox row; with the config, the rule's matched terms in the snippet are
+    marked (the HTML part highlights them)."""
     if alert.kind == repo.HEALTH_KIND:
         return health_message(alert)
     article = alert.article
+    rule = config.rules.get(alert.rule) if config is not None else None
+    highlights = _highlights(_compiled(rule.query), alert.snippet or "", article) if rule is not None else ()
     also_in = repo.story_outlets(session, article.story_id, except_source=article.source) if article.story_id else []
     return AlertMessage(
         alert_id=alert.id, delivery_key=alert.delivery_key, rule=alert.rule, title=article.title or "(untitled)",
         url=article.url, source=article.source, published_at=article.published_at, snippet=alert.snippet or "",
-        language=article.language, also_in=tuple(also_in), spread=spread_info(alert),
+        language=article.language, also_in=tuple(also_in), spread=spread_info(alert), highlights=highlights,
     )
 
 
@@ -224,7 +228,7 @@ class Outbox:
                     ids = [a.id for a in group]
                     claimed = (ids, alert.channel, digest_message(session, group, self.config))
                 else:
-                    claimed = ([alert.id], alert.channel, message_for(session, alert))
+                    claimed = ([alert.id], alert.channel, message_for(session, alert, self.config))
             attempted.extend(claimed[0])
             if len(claimed[0]) == 1:
                 self._send_claimed(claimed[0][0], *claimed[1:], owner, summary)

@@ -49,6 +49,7 @@ class AlertMessage:
     language: str | None = None
     also_in: tuple[str, ...] = ()  # other outlets carrying the same story
     spread: SpreadInfo | None = None  # an on_spread alert: the story reached this many outlets
+    highlights: tuple[tuple[int, int], ...] = ()  # the rule's matched terms in the snippet (spans), for HTML
 
     @property
     def published_utc(self) -> datetime | None:

@@ -174,11 +174,11 @@ def _marked_plain(entry: DigestEntry) -> str:
     return _marked(entry, lambda s: f"*{s}*", lambda s: s)
 
 
-def _marked_html(entry: DigestEntry) -> str:
+def _marked_html(entry: DigestEntry | AlertMessage) -> str:
     return _marked(entry, lambda s: f"<mark>{escape(s)}</mark>", escape)
 
 
-def _marked(entry: DigestEntry, hit, plain) -> str:
+def _marked(entry: DigestEntry | AlertMessage, hit, plain) -> str:
     text, out, at = entry.snippet.strip(), [], 0
     offset = len(entry.snippet) - len(entry.snippet.lstrip())
     for start, end in entry.highlights:
@@ -289,7 +289,7 @@ def _html_body(message: AlertMessage, title: str) -> str:
         f"<p>{escape(message.source)} · {escape(_date_text(message))} · rule <b>{escape(message.rule)}</b></p>",
     ]
     if message.snippet:
-        parts.append(f"<blockquote>{escape(message.snippet.strip())}</blockquote>")
+        parts.append(f"<blockquote>{_marked_html(message)}</blockquote>")
     if message.also_in:
         items = "".join(f"<li>{escape(outlet)}</li>" for outlet in message.also_in)
         parts.append(f"<p>Also in:</p><ul>{items}</ul>")

@@ -105,7 +105,7 @@ def variables(message: Message) -> dict[str, Any]:
                 "alert_id": message.alert_id, "delivery_key": message.delivery_key}
     story = {"title": message.title, "url": message.url, "outlet": message.source,
              "date": _date(message.published_at), "snippet": message.snippet, "also_in": list(message.also_in),
-             "language": message.language, "highlights": []}
+             "language": message.language, "highlights": [list(h) for h in message.highlights]}
     return {"kind": "alert", "rule": message.rule, "story": story, "articles": [story], "count": 1, "period": None,
             "health": None, "alert_id": message.alert_id, "delivery_key": message.delivery_key}
 

@@ -161,3 +161,11 @@ def test_build_channel_picks_the_class_from_the_config():
 def test_delivery_errors_name_the_channel():
     error = DeliveryError("desk-hook", "https://hooks.example.org answered HTTP 410 Gone", permanent=True)
     assert str(error).startswith("channel 'desk-hook': ") and error.permanent
+
+
+def test_email_html_marks_the_matched_terms_and_escapes_around_them():
+    marked = AlertMessage(alert_id=8, delivery_key=KEY, rule="r", title="t", url="http://x/", source="s",
+                          published_at=None, snippet=" <i> new chip plant", highlights=((9, 13),))
+    sent = reparse(compose(marked, email_config()))
+    assert "&lt;i&gt; new <mark>chip</mark> plant" in sent.get_body(("html",)).get_content()
+    assert "<i> new chip plant" in sent.get_body(("plain",)).get_content()
