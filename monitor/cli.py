@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from monitor import __version__, log_format
-from monitor.commands import alerts, archive, crawl, extract, rules, run, status
+from monitor.commands import alerts, archive, crawl, extract, rules, run, status, web
 from monitor.config import NewsmonConfig, load_config, resolve_config_dir
 from monitor.errors import ConfigError, NewsmonError
 from monitor.statuses import AlertStatus
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
             "per source: last success, last new article, next check and lag, failures, pending alerts")
     p.add_argument("--check", action="store_true", help="exit 1 when something needs attention")
     p.add_argument("--format", choices=["table", "json"], default="table")
+
+    p = add("web", web.cmd_web, "pages and a JSON API over the archive (/api/, /openapi.json)")
+    p.add_argument("--host", help="address to listen on (default: from web.listen, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: from web.listen, 8080)")
 
     add("worker", _cmd_worker, "a crawl worker for distributed mode (needs redis_url)")
     return parser

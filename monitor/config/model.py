@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import (
     BeforeValidator,
     Field,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -185,6 +186,18 @@ class MetricsConfig(Strict):
     worker_listen: str | None = Field(None, pattern=r"^[^\s:]+:\d{1,5}$")  # port 0: any free port
 
 
+class WebConfig(Strict):
+    """`newsmon web`: where it listens, and the token every request then needs (required off loopback)."""
+
+    listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")
+    token: SecretStr | None = None  # ${NEWSMON_WEB_TOKEN:-} leaves it unset when the variable is
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
 class NewsmonConfig(Strict):
     config_dir: Path
     database_url: str = DEFAULT_DATABASE_URL
@@ -205,6 +218,7 @@ class NewsmonConfig(Strict):
     query: QueryConfig = Field(default_factory=QueryConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     log_format: Literal["text", "json"] = "text"  # json: one object per line (timestamp, level, logger, source, …)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""Server-rendered pages: stories, a story, search, rules, alerts, sources, login."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor.alerting import document_for
+from monitor.errors import RuleSyntaxError
+from monitor.store import repo, web_queries
+from monitor.store.search import search
+from monitor.web import views
+from monitor.web.deps import TEMPLATES
+from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
+
+router = APIRouter(include_in_schema=False)
+SPARK_DAYS = 30
+
+
+def render(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
+    context.update(csrf=csrf_token(request), span=views.span, auth=request.app.state.web.token is not None)
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+@router.get("/")
+def stories(request: Request, source: str | None = None, lang: str | None = None, rule: str | None = None,
+            since: str | None = None, cursor: str | None = None):
+    state = request.app.state.web
+    with state.sessions() as session:
+        try:
+            page = web_queries.stories_page(session, source=source or None, language=lang or None,
+                                            rule=rule or None, since=_date(since), cursor=cursor)
+        except web_queries.BadCursor as exc:
+            return render(request, "error.html", 400, message=str(exc))
+        languages = web_queries.known_languages(session)
+    return render(request, "stories.html", page=page, sources=sorted(state.config.sources), languages=languages,
+                  rules=sorted(state.config.rules), filters=dict(source=source, lang=lang, rule=rule, since=since))
+
+
+@router.get("/stories/{story_id}")
+def story(request: Request, story_id: int):
+    with request.app.state.web.sessions() as session:
+        detail = web_queries.story_detail(session, story_id)
+        if detail is None:
+            return render(request, "error.html", 404, message=f"no story with id {story_id}")
+        diffs = {}
+        for article in detail.articles:
+            texts = [r.text for r in detail.revisions.get(article.id, [])] + [article.text]
+            diffs[article.id] = [views.diff_lines(a, b) for a, b in zip(texts, texts[1:])]
+        return render(request, "story.html", detail=detail, diffs=diffs)
+
+
+def _matches(session, query: str, since: datetime | None = None, limit: int = 50):
+    results = []
+    for article, compiled in search(session, query, since=since, limit=limit):
+        doc = document_for(article)
+        results.append(dict(article=article, title=views.title_segments(doc, compiled),
+                            text=views.highlighted(doc, compiled)))
+    return results
+
+
+@router.get("/search")
+def search_page(request: Request, q: str = ""):
+    results, error = [], None
+    if q:
+        with request.app.state.web.sessions() as session:
+            try:
+                results = _matches(session, q)
+            except RuleSyntaxError as exc:
+                error = exc
+    return render(request, "search.html", q=q, results=results, error=error)
+
+
+@router.get("/rules")
+def rules(request: Request, preview: str = "", since: str | None = None):
+    state = request.app.state.web
+    today = datetime.now(timezone.utc).date()
+    spark_days = web_queries.days(today, SPARK_DAYS)
+    results, error = [], None
+    with state.sessions() as session:
+        hits = web_queries.rule_hits_per_day(session, _day_start(spark_days[0]))
+        if preview:
+            try:
+                results = _matches(session, preview, since=_date(since), limit=100)
+            except RuleSyntaxError as exc:
+                error = exc
+    rows = [dict(rule=r, spark=views.sparkline([hits.get(r.name, {}).get(d, 0) for d in spark_days]),
+                 total=sum(hits.get(r.name, {}).values())) for r in state.config.rules.values()]
+    return render(request, "rules.html", rows=rows, preview=preview, since=since or "", results=results, error=error)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+@router.get("/alerts")
+def alerts(request: Request, status: str | None = None, cursor: int | None = None, message: str | None = None):
+    with request.app.state.web.sessions() as session:
+        rows, next_cursor = web_queries.alerts_page(session, status=status or None, cursor=cursor)
+        counts = repo.alert_counts(session)
+        return render(request, "alerts.html", alerts=rows, next_cursor=next_cursor, counts=counts,
+                      status=status or "", message=message)
+
+
+@router.post("/alerts/{alert_id}/retry")
+def retry(request: Request, alert_id: int, csrf_token: str = Form("")):
+    from monitor.web.api import retry as do_retry
+
+    if not csrf_ok(request, csrf_token):
+        return render(request, "error.html", 403, message="the form's CSRF token is missing or wrong: "
+                      "reload the alerts page and try again")
+    status, message = do_retry(request, alert_id)
+    if status != 200:
+        return render(request, "error.html", status, message=message)
+    return RedirectResponse(f"/alerts?status=dead&message=alert+{alert_id}+queued", status_code=303)
+
+
+def source_rows(config, session) -> list[dict]:
+    """What `newsmon status` shows per source, plus articles per day."""
+    from monitor.commands.status import lag_seconds, source_state
+    from monitor.health.report import judge_sources
+
+    now = repo.utcnow()
+    statuses = repo.source_statuses(session, config.sources)
+    health = judge_sources(config, session, now)
+    spark_days = web_queries.days(now.date(), SPARK_DAYS)
+    per_day = web_queries.articles_per_day(session, _day_start(spark_days[0]))
+    rows = []
+    for s in statuses:
+        rows.append(dict(
+            source=s.source, state=source_state(config, s, health.get(s.source), now),
+            last_success_at=s.last_success_at.isoformat() if s.last_success_at else None,
+            last_new_article_at=s.last_new_article_at.isoformat() if s.last_new_article_at else None,
+            consecutive_failures=s.consecutive_failures, lag_seconds=lag_seconds(config, s, now),
+            articles=s.articles, pending_alerts=s.pending_alerts, dead_alerts=s.dead_alerts,
+            last_error=s.last_error,
+            spark=views.sparkline([per_day.get(s.source, {}).get(d, 0) for d in spark_days])))
+    return rows
+
+
+@router.get("/sources")
+def sources(request: Request):
+    state = request.app.state.web
+    with state.sessions() as session:
+        rows = source_rows(state.config, session)
+    return render(request, "sources.html", rows=rows)
+
+
+@router.get("/login")
+def login_form(request: Request):
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(""), csrf_token: str = Form("")) -> Response:
+    expected = request.app.state.web.token
+    if not csrf_ok(request, csrf_token):
+        return render(request, "login.html", 403, error="the form expired: try again")
+    if expected is None:
+        return RedirectResponse("/", status_code=303)
+    if not same(token, expected):
+        return render(request, "login.html", 401, error="wrong token")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_value(expected), httponly=True, secure=True, samesite="strict",
+                        max_age=int(timedelta(days=7).total_seconds()))
+    return response
