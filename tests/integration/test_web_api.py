@@ -40,6 +40,8 @@ def _fill(sessions) -> dict:
                                    text=f"new quality productive forces, part {n}. {HOSTILE}", language="en",
                                    content_hash=f"h{n}", fetched_at=when)
             ids[n] = repo.new_story(session, aid, f"Story {n} {HOSTILE}", when)
+        repo.record_revision(session, 3, title="Productive forces 2", text="the corrected text", content_hash="h2b",
+                             minhash=None, when=now)
         repo.enqueue_alert(session, rule="forces", article_id=1, channel="hook", snippet="s", when=now)
     with session_scope(sessions) as session:
         alert = session.query(Alert).one()
@@ -95,6 +97,13 @@ def test_story_page_escapes_hostile_text(server):
     response = client.get(f"/stories/{ids[2]}")
     assert response.status_code == 200
     assert "&lt;script&gt;" in response.text and HOSTILE not in response.text
+
+
+def test_story_api_and_revision_diff(server):
+    client, ids, _ = server
+    story = client.get(f"/api/stories/{ids[2]}").json()
+    assert story["articles"][0]["revisions"][0]["text"].startswith("new quality")
+    assert 'class="add">the corrected text' in client.get(f"/stories/{ids[2]}").text
 
 
 def test_search_shows_parse_error(server):

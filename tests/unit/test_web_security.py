@@ -42,4 +42,15 @@ def test_token_required_sync(config_factory):
             r = await c.post("/api/backtest", json={"query": "x y z"}, headers={"Authorization": "Bearer s3cret"})
             assert r.status_code == 200
 
+            # the login form: CSRF cookie from the GET, then the session cookie
+            page = await c.get("/login")
+            csrf = page.cookies["newsmon_csrf"]
+            r = await c.post("/login", data={"token": "s3cret", "csrf_token": csrf},
+                             headers={"Cookie": f"newsmon_csrf={csrf}"})
+            assert r.status_code == 303
+            assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+            r = await c.post("/login", data={"token": "wrong", "csrf_token": csrf},
+                             headers={"Cookie": f"newsmon_csrf={csrf}"})
+            assert r.status_code == 401
+
     asyncio.run(go())
