@@ -236,17 +236,20 @@ class Outbox:
                 self._send_group(*claimed, owner, summary)
         return summary
 
+    def _attempt(self, channel_name: str, message: Message, what: str) -> tuple[str | None, DeliveryError | None]:
+        """One send: the channel's note, or the error to record (a bug in a channel must not lose alerts)."""
+        try:
+            return self.channel(channel_name).send(message), None
+        except DeliveryError as exc:
+            return None, exc
+        except Exception as exc:
+            log.exception("channel %s crashed on %s", channel_name, what)
+            return None, DeliveryError(channel_name, f"unexpected {exc.__class__.__name__}: {exc}")
+
     def _send_group(self, alert_ids: list[int], channel_name: str, message: Message, owner: str,
                     summary: DeliverySummary) -> None:
         """A digest: one send for all its rows; they are marked sent, retried or dead together."""
-        error = note = None
-        try:
-            note = self.channel(channel_name).send(message)
-        except DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a bug in a channel must not lose the alerts
-            log.exception("channel %s crashed on digest %s", channel_name, alert_ids)
-            error = DeliveryError(channel_name, f"unexpected {exc.__class__.__name__}: {exc}")
+        note, error = self._attempt(channel_name, message, f"digest {alert_ids}")
         with session_scope(self.sessions) as session:
             alerts = [session.get(Alert, alert_id) for alert_id in alert_ids]
             now = repo.utcnow()
@@ -273,15 +276,7 @@ class Outbox:
 
     def _send_claimed(self, alert_id: int, channel_name: str, message: Message, owner: str,
                       summary: DeliverySummary) -> None:
-        error: DeliveryError | None = None
-        note: str | None = None
-        try:
-            note = self.channel(channel_name).send(message)
-        except DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a bug in a channel must not lose the alert
-            log.exception("channel %s crashed on alert %s", channel_name, alert_id)
-            error = DeliveryError(channel_name, f"unexpected {exc.__class__.__name__}: {exc}")
+        note, error = self._attempt(channel_name, message, f"alert {alert_id}")
         with session_scope(self.sessions) as session:
             alert = session.get(Alert, alert_id)
             now = repo.utcnow()
