@@ -106,8 +106,11 @@ def match_new_articles(config: NewsmonConfig, sessions: sessionmaker[Session], b
 
 def _outlets_now(session: Session, article: Article) -> dict:
     """What a digest row keeps: the outlets its story had when queued (its entry says when it grew)."""
-    count = session.scalar(select(Story.outlet_count).where(Story.id == article.story_id)) if article.story_id else 1
-    return {"outlet_count": count or 1}
+    return {"outlet_count": _outlet_count(session, article.story_id) if article.story_id else 1}
+
+
+def _outlet_count(session: Session, story_id: int) -> int:
+    return session.scalar(select(Story.outlet_count).where(Story.id == story_id)) or 1
 
 
 def digest_period(rule: RuleConfig, when: datetime) -> tuple[datetime, datetime] | None:
@@ -140,8 +143,7 @@ def _queue_spread(session: Session, matcher: RuleMatcher, rule: RuleConfig, arti
     """The spread alert of a matching article's story, once it is in rule.on_spread outlets."""
     if article.story_id is None:
         return
-    outlet_count = session.scalar(select(Story.outlet_count).where(Story.id == article.story_id)) or 1
-    if outlet_count < rule.on_spread or spread_alerted(session, rule.name, article.story_id):
+    if _outlet_count(session, article.story_id) < rule.on_spread or spread_alerted(session, rule.name, article.story_id):
         return
     outlets = spread_outlets(session, article.story_id)
     if len(outlets) < rule.on_spread:

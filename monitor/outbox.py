@@ -27,6 +27,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,7 +122,9 @@ def _with_spread(entry: DigestEntry, spread: SpreadInfo | None) -> DigestEntry:
     return replace(entry, spread=spread)
 
 
+@lru_cache(maxsize=256)
 def _compiled(query: str):
+    """A rule's compiled query, once per query text (every alert and digest of the rule needs it)."""
     from monitor.rules import RuleSet
 
     try:
