@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("init", archive.cmd_init, "create or migrate the archive (idempotent)")
-    add("run", run.cmd_run, "the daemon: every source on its schedule, then match and deliver")
+    p = add("run", run.cmd_run, "the daemon: every source on its schedule, then match and deliver")
+    p.add_argument("--web", action="store_true", help="also serve the web view and JSON API (web.listen)")
     p = add("crawl", crawl.cmd_crawl, "one crawl cycle now, in the foreground, with progress")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all enabled)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-article lines, only the summary")

@@ -44,8 +44,9 @@ RETENTION_EVERY = 6 * 3600
 
 
 class Daemon:
-    def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session], echo=print):
+    def __init__(self, config: NewsmonConfig, sessions: sessionmaker[Session], echo=print, web=None):
         self.config = config
+        self.web = web  # `run --web`: a monitor.web.serve.WebThread, started and stopped with the daemon
         self.sessions = sessions
         self.outbox = Outbox(config, sessions)
         self.echo = echo
@@ -139,6 +140,8 @@ class Daemon:
             self.config = reloaded.config
         old_outbox.close()
         self.dispatcher.reload(reloaded.config)
+        if self.web is not None:
+            self.web.reload(reloaded.config)
         self.scheduler.reschedule_job(DELIVERY_JOB_ID, trigger=IntervalTrigger(
             seconds=self.config.schedule.delivery_interval, timezone="UTC"))
 
@@ -166,6 +169,9 @@ class Daemon:
                 self.config, self.sessions, echo=self.echo,
                 schedule_lag=lambda: self.dispatcher.queue.lag(repo.utcnow()).oldest_seconds,
                 sources=lambda: list(self.dispatcher.sources))
+            if self.web is not None:
+                self.web.start()
+                self.echo(f"web view on http://{self.web.host}:{self.web.port}/")
             self.dispatcher.load_schedule()
             self.scheduler.start(paused=True)
             self._schedule_jobs()
@@ -191,6 +197,8 @@ class Daemon:
             self.echo("newsmon daemon stopped")
             return 0
         finally:
+            if self.web is not None:
+                self.web.stop()
             metrics.stop_metrics()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -1,4 +1,5 @@
-"""`newsmon run`: the daemon (every source on its schedule, then match and deliver)."""
+"""`newsmon run [--web]`: the daemon (every source on its schedule, then match and deliver), and with
+--web the pages and JSON API of `newsmon web` served from the same process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from monitor.config import NewsmonConfig
 def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import Daemon  # APScheduler is loaded only by the command that needs it
 
+    if not getattr(args, "web", False):
+        _engine, sessions = open_archive(config)
+        return Daemon(config, sessions, echo=log_format.echo_for(config)).run()
+    from monitor.web.serve import WebThread, listen_address  # FastAPI only with --web
+
+    address = listen_address(config)  # refused off loopback without web.token, before anything starts
     _engine, sessions = open_archive(config)
+    web = WebThread(config, sessions, *address)
     # Progress lines on stdout, masked: plain text, or with log_format json one JSON record each.
-    return Daemon(config, sessions, echo=log_format.echo_for(config)).run()
+    return Daemon(config, sessions, echo=log_format.echo_for(config), web=web).run()

@@ -190,7 +190,10 @@ class WebConfig(Strict):
     """`newsmon web`: where it listens, and the token every request then needs (required off loopback)."""
 
     listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$")
-    token: SecretStr | None = None  # ${NEWSMON_WEB_TOKEN:-} leaves it unset when the variable is
+    token: SecretStr | None = None  # ${NEWSMON_WEB_TOKEN:-} leaves it unset when the variable is empty
+    # Without a token, only requests naming one of these hosts (besides loopback names and addresses) are
+    # served: a web page elsewhere cannot rebind its own name to 127.0.0.1 and read the archive.
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("token", mode="before")
     @classmethod

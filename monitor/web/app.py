@@ -21,7 +21,7 @@ def create_app(config: NewsmonConfig, sessions: sessionmaker[Session]) -> FastAP
     token = config.web.token.get_secret_value() if config.web.token else None
     app = FastAPI(title="newsmon", version=__version__, docs_url=None, redoc_url=None)
     app.state.web = WebState(config=config, sessions=sessions, token=token)
-    app.add_middleware(SecurityMiddleware, token=token)
+    app.add_middleware(SecurityMiddleware, token=token, allowed_hosts=tuple(config.web.allowed_hosts))
     app.add_exception_handler(api.ApiError, api.api_error_handler)
 
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,10 +17,12 @@ from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, sess
 
 router = APIRouter(include_in_schema=False)
 SPARK_DAYS = 30
+SEARCH_LIMIT = 50
+PREVIEW_LIMIT = 100
 
 
 def render(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-    context.update(csrf=csrf_token(request), span=views.span, auth=request.app.state.web.token is not None)
+    context.update(csrf=csrf_token(request), span=views.span, href=views.external_url, auth=request.app.state.web.token is not None)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
 
 
@@ -70,16 +72,29 @@ def _matches(session, query: str, since: datetime | None = None, limit: int = 50
     return results
 
 
+def _try_query(session, query: str, since: datetime | None, limit: int) -> tuple[list, RuleSyntaxError | None]:
+    """The matches of a rule query, or its parse error (shown at its position) and none."""
+    if not query:
+        return [], None
+    try:
+        return _matches(session, query, since=since, limit=limit), None
+    except RuleSyntaxError as exc:
+        return [], exc
+
+
 @router.get("/search")
-def search_page(request: Request, q: str = ""):
-    results, error = [], None
-    if q:
-        with request.app.state.web.sessions() as session:
-            try:
-                results = _matches(session, q)
-            except RuleSyntaxError as exc:
-                error = exc
-    return render(request, "search.html", q=q, results=results, error=error)
+def search_page(request: Request, q: str = "", since: str | None = None):
+    with request.app.state.web.sessions() as session:
+        results, error = _try_query(session, q, _date(since), SEARCH_LIMIT)
+    return render(request, "search.html", q=q, since=since or "", results=results, error=error, limit=SEARCH_LIMIT)
+
+
+
+
+def _preview(session, preview: str, since: str | None) -> dict:
+    """What the rule preview shows: the matches of an edited query (nothing saved), or its parse error."""
+    results, error = _try_query(session, preview, _date(since), PREVIEW_LIMIT)
+    return dict(preview=preview, since=since or "", results=results, error=error, limit=PREVIEW_LIMIT)
 
 
 @router.get("/rules")
@@ -87,17 +102,20 @@ def rules(request: Request, preview: str = "", since: str | None = None):
     state = request.app.state.web
     today = datetime.now(timezone.utc).date()
     spark_days = web_queries.days(today, SPARK_DAYS)
-    results, error = [], None
     with state.sessions() as session:
         hits = web_queries.rule_hits_per_day(session, _day_start(spark_days[0]))
-        if preview:
-            try:
-                results = _matches(session, preview, since=_date(since), limit=100)
-            except RuleSyntaxError as exc:
-                error = exc
+        shown = _preview(session, preview, since)
     rows = [dict(rule=r, spark=views.sparkline([hits.get(r.name, {}).get(d, 0) for d in spark_days]),
                  total=sum(hits.get(r.name, {}).values())) for r in state.config.rules.values()]
-    return render(request, "rules.html", rows=rows, preview=preview, since=since or "", results=results, error=error)
+    return render(request, "rules.html", rows=rows, **shown)
+
+
+@router.get("/rules/preview")
+def rule_preview(request: Request, preview: str = "", since: str | None = None):
+    """The preview alone, for the page's script to swap in as the query is edited."""
+    with request.app.state.web.sessions() as session:
+        shown = _preview(session, preview, since)
+    return render(request, "_preview.html", **shown)
 
 
 def _day_start(day: date) -> datetime:

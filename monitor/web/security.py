@@ -41,6 +41,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port ('[::1]:8080' -> '::1')."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def host_allowed(header: str | None, allowed: tuple[str, ...]) -> bool:
+    """Requests to a server without a token must name it by a loopback name or address, or an allowed host:
+    a page that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused."""
+    if not header:
+        return False
+    name = host_name(header)
+    return is_loopback(name) or name in allowed
+
+
 def session_value(token: str) -> str:
     """What the session cookie holds: a keyed digest of the token (the cookie never holds it)."""
     return hmac.new(token.encode(), b"newsmon-web-session", hashlib.sha256).hexdigest()
@@ -90,15 +107,20 @@ def _wants_json(request: Request) -> bool:
 class SecurityMiddleware(BaseHTTPMiddleware):
     """The token check before any route, and the headers and CSRF cookie after it."""
 
-    def __init__(self, app, token: str | None):
+    def __init__(self, app, token: str | None, allowed_hosts: tuple[str, ...] = ()):
         super().__init__(app)
         self.token = token
+        self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
 
     async def dispatch(self, request: Request, call_next) -> Response:
         path = request.url.path
-        if not authenticated(request, self.token) and not path.startswith(PUBLIC_PATHS):
+        if self.token is None and not host_allowed(request.headers.get("host"), self.allowed_hosts):
+            response: Response = JSONResponse(
+                {"error": f"this server answers to its loopback address only (Host {request.headers.get('host')!r}): "
+                          "add the name to web.allowed_hosts, or set web.token"}, status_code=403)
+        elif not authenticated(request, self.token) and not path.startswith(PUBLIC_PATHS):
             if _wants_json(request) or request.method != "GET":
-                response: Response = JSONResponse(
+                response = JSONResponse(
                     {"error": "this server needs its token: send `Authorization: Bearer TOKEN` (web.token)"},
                     status_code=401, headers={"WWW-Authenticate": "Bearer"})
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
@@ -75,6 +76,11 @@ def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
         else:
             out.append(("same", line[1:]))
     return out
+
+
+def external_url(url: str | None) -> str:
+    """An archived article's address as a link target: http(s) only (never javascript: or data:)."""
+    return url if url and urlsplit(url).scheme.lower() in ("http", "https") else "#"
 
 
 def span(seconds: float | None) -> str:

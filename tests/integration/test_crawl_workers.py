@@ -53,9 +53,9 @@ class Daemon:
                        capture_output=True, timeout=60)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> Daemon:
-        self.proc = subprocess.Popen([newsmon_executable(), "--config", str(self.config), "run"], env=self.env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    def start(self, *options: str) -> Daemon:
+        self.proc = subprocess.Popen([newsmon_executable(), "--config", str(self.config), "run", *options],
+                                     env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
         return self
 
