@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import replace
 
 from monitor.errors import RuleSyntaxError
@@ -248,7 +249,15 @@ def _alternatives(query: Query) -> tuple[Term, ...] | None:
     return None
 
 
+def _control_character(text: str) -> int | None:
+    """Where the first control character is (a NUL ends a string in SQLite's full-text index)."""
+    return next((i for i, ch in enumerate(text) if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+
 
 def parse_query(text: str) -> Query:
     """Parse a rule query; raises RuleSyntaxError saying what is wrong and where."""
+    position = _control_character(text)
+    if position is not None:
+        raise RuleSyntaxError(f"control character U+{ord(text[position]):04X} in the query: remove it", position,
+                              text)
     return _Parser(text).parse()

@@ -1,4 +1,5 @@
-"""The JSON API under /api/ (OpenAPI at /openapi.json). Errors are JSON a person can act on."""
+"""The JSON API under /api/ (OpenAPI at /openapi.json; bodies in monitor.web.schemas). Errors are JSON a
+person can act on: {"error": "..."} with the parse position for a rule query that does not parse."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from monitor.alerting import document_for
 from monitor.errors import RuleSyntaxError
 from monitor.rules import snippet
+from monitor.statuses import AlertStatus
 from monitor.store import repo, web_queries
 from monitor.store.search import search
 from monitor.store.session import session_scope
+from monitor.web import schemas
+from monitor.web.schemas import ERROR_RESPONSES, MAX_ROW_ID, ErrorOut, RowId
 from monitor.web.security import csrf_ok
+from monitor.web.sources import source_rows
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story, alert or rule"}}
+CURSOR = Query(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+               description="the next_cursor of the previous page")
+CSRF_MISSING = "missing or wrong CSRF token: send the X-CSRF-Token header (or use a Bearer token)"
 
 
 class ApiError(Exception):
@@ -32,18 +40,26 @@ def _state(request: Request):
     return request.app.state.web
 
 
-def _article_json(article, compiled=None) -> dict:
-    row = dict(id=article.id, story_id=article.story_id, source=article.source, url=article.url,
-               title=article.title, language=article.language, fetched_at=article.fetched_at.isoformat(),
-               published_at=article.published_at.isoformat() if article.published_at else None)
-    if compiled is not None:
-        row["snippet"] = snippet(document_for(article), compiled)
-    return row
+def _article(article, compiled=None) -> schemas.ArticleOut:
+    return schemas.ArticleOut(
+        id=article.id, story_id=article.story_id, source=article.source, url=article.url, title=article.title,
+        language=article.language, fetched_at=article.fetched_at, published_at=article.published_at,
+        snippet=snippet(document_for(article), compiled) if compiled is not None else None)
 
 
-@router.get("/stories")
-def stories(request: Request, since: datetime | None = None, source: str | None = None, q: str | None = None,
-            limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict:
+def _search(request: Request, query: str, since: datetime | None, limit: int) -> list[schemas.ArticleOut]:
+    with _state(request).sessions() as session:
+        try:
+            return [_article(a, c) for a, c in search(session, query, since=since, limit=limit)]
+        except RuleSyntaxError as exc:
+            raise syntax_error(exc) from None
+
+
+@router.get("/stories", response_model=schemas.StoriesPage)
+def stories(request: Request, since: datetime | None = None, source: str | None = Query(None, max_length=100),
+            q: str | None = Query(None, max_length=10_000, description="only stories with an article matching "
+                                                                       "this rule query (its newest 1000 matches)"),
+            limit: int = Query(50, ge=1, le=500), cursor: str | None = CURSOR) -> schemas.StoriesPage:
     with _state(request).sessions() as session:
         ids = None
         if q:
@@ -56,50 +72,46 @@ def stories(request: Request, since: datetime | None = None, source: str | None 
                                             cursor=cursor)
         except web_queries.BadCursor as exc:
             raise ApiError(400, str(exc)) from None
-        return {"stories": [s.as_json() for s in page.items], "next_cursor": page.next_cursor}
+        return schemas.StoriesPage(stories=[schemas.StoryOut(**s.as_json()) for s in page.items],
+                                   next_cursor=page.next_cursor)
 
 
-@router.get("/stories/{story_id}")
-def story(request: Request, story_id: int) -> dict:
+@router.get("/stories/{story_id}", response_model=schemas.StoryDetailOut, responses=NOT_FOUND)
+def story(request: Request, story_id: RowId) -> schemas.StoryDetailOut:
     with _state(request).sessions() as session:
         detail = web_queries.story_detail(session, story_id)
         if detail is None:
-            raise ApiError(404, f"no story with id {story_id}")
-        return {"id": detail.story.id, "title": detail.story.title,
-                "first_seen_at": detail.story.first_seen_at.isoformat(),
-                "articles": [{**_article_json(a), "text": a.text,
-                              "revisions": [dict(revision=r.revision, title=r.title, text=r.text,
-                                                 until=r.fetched_at.isoformat())
-                                            for r in detail.revisions.get(a.id, [])]} for a in detail.articles]}
+            raise ApiError(404, f"no story with id {story_id}: GET /api/stories lists them")
+        articles = [schemas.StoryArticleOut(
+            **_article(a).model_dump(), text=a.text,
+            revisions=[schemas.RevisionOut(revision=r.revision, title=r.title, text=r.text, until=r.fetched_at)
+                       for r in detail.revisions.get(a.id, [])]) for a in detail.articles]
+        return schemas.StoryDetailOut(id=detail.story.id, title=detail.story.title,
+                                      first_seen_at=detail.story.first_seen_at, articles=articles)
 
 
-@router.get("/search")
-def search_api(request: Request, q: str, since: datetime | None = None, limit: int = Query(50, ge=1, le=500)) -> dict:
+@router.get("/search", response_model=schemas.SearchOut)
+def search_api(request: Request, q: str = Query(min_length=1, max_length=10_000, description="a rule query"),
+               since: datetime | None = None, limit: int = Query(50, ge=1, le=500)) -> schemas.SearchOut:
+    return schemas.SearchOut(results=_search(request, q, since, limit))
+
+
+@router.get("/sources", response_model=schemas.SourcesOut)
+def sources(request: Request) -> schemas.SourcesOut:
     with _state(request).sessions() as session:
-        try:
-            return {"results": [_article_json(a, c) for a, c in search(session, q, since=since, limit=limit)]}
-        except RuleSyntaxError as exc:
-            raise syntax_error(exc) from None
+        rows = source_rows(_state(request).config, session, sparklines=False)
+    return schemas.SourcesOut(sources=[schemas.SourceOut(**row) for row in rows])
 
 
-@router.get("/sources")
-def sources(request: Request) -> dict:
-    from monitor.web.pages import source_rows
-
-    with _state(request).sessions() as session:
-        return {"sources": [{k: v for k, v in row.items() if k != "spark"} for row in source_rows(
-            _state(request).config, session)]}
-
-
-@router.get("/alerts")
-def alerts(request: Request, status: str | None = None, limit: int = Query(100, ge=1, le=500),
-           cursor: int | None = None) -> dict:
+@router.get("/alerts", response_model=schemas.AlertsPage)
+def alerts(request: Request, status: AlertStatus | None = None, limit: int = Query(100, ge=1, le=500),
+           cursor: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="the next_cursor of the previous page")
+           ) -> schemas.AlertsPage:
     with _state(request).sessions() as session:
         rows, next_cursor = web_queries.alerts_page(session, status=status, limit=limit, cursor=cursor)
-        return {"alerts": [dict(id=a.id, status=a.status, rule=a.rule, channel=a.channel, attempts=a.attempts,
-                                last_error=a.last_error, article_id=a.article_id,
-                                created_at=a.created_at.isoformat()) for a in rows],
-                "next_cursor": next_cursor}
+        return schemas.AlertsPage(alerts=[schemas.AlertOut(
+            id=a.id, status=a.status, rule=a.rule, channel=a.channel, attempts=a.attempts, last_error=a.last_error,
+            article_id=a.article_id, created_at=a.created_at) for a in rows], next_cursor=next_cursor)
 
 
 def retry(request: Request, alert_id: int) -> tuple[int, str]:
@@ -107,58 +119,51 @@ def retry(request: Request, alert_id: int) -> tuple[int, str]:
     with session_scope(_state(request).sessions) as session:
         alert = repo.requeue_alert(session, alert_id, repo.utcnow())
         if alert is None:
-            return 404, f"no alert with id {alert_id}"
-        if alert.status != "pending":
+            return 404, f"no alert with id {alert_id}: GET /api/alerts lists them"
+        if alert.status != AlertStatus.PENDING:
             return 409, f"alert {alert_id} is {alert.status}; only dead or pending alerts are retried"
     return 200, f"alert {alert_id} queued for the next delivery pass"
 
 
-@router.post("/alerts/{alert_id}/retry")
-def retry_api(request: Request, alert_id: int) -> dict:
+@router.post("/alerts/{alert_id}/retry", response_model=schemas.RetryOut, responses={
+    **NOT_FOUND, 409: {"model": ErrorOut, "description": "the alert is being sent or was sent"}})
+def retry_api(request: Request, alert_id: RowId) -> schemas.RetryOut:
+    """Queue a dead alert for another delivery attempt (as `newsmon alerts retry ID`)."""
     if not csrf_ok(request, None):
-        raise ApiError(403, "missing or wrong CSRF token: send the X-CSRF-Token header (or use a Bearer token)")
+        raise ApiError(403, CSRF_MISSING)
     status, message = retry(request, alert_id)
     if status != 200:
         raise ApiError(status, message)
-    return {"id": alert_id, "status": "pending", "message": message}
+    return schemas.RetryOut(id=alert_id, status=AlertStatus.PENDING, message=message)
 
 
-@router.get("/rules")
-def rules(request: Request) -> dict:
-    config = _state(request).config
-    return {"rules": [dict(name=r.name, query=r.query, channels=r.channels, enabled=r.enabled, sources=r.sources)
-                      for r in config.rules.values()]}
+@router.get("/rules", response_model=schemas.RulesOut)
+def rules(request: Request) -> schemas.RulesOut:
+    return schemas.RulesOut(rules=[schemas.RuleOut(name=r.name, query=r.query, channels=r.channels, enabled=r.enabled,
+                                                   sources=r.sources) for r in _state(request).config.rules.values()])
 
 
-def backtest(request: Request, query: str, since: datetime | None, limit: int) -> dict:
-    with _state(request).sessions() as session:
-        try:
-            results = [_article_json(a, c) for a, c in search(session, query, since=since, limit=limit)]
-        except RuleSyntaxError as exc:
-            raise syntax_error(exc) from None
-    return {"query": query, "matches": results, "count": len(results)}
+def _backtest(request: Request, query: str, since: datetime | None, limit: int) -> schemas.BacktestOut:
+    matches = _search(request, query, since, limit)
+    return schemas.BacktestOut(query=query, matches=matches, count=len(matches))
 
 
-@router.get("/rules/{name}/backtest")
+@router.get("/rules/{name}/backtest", response_model=schemas.BacktestOut, responses=NOT_FOUND)
 def rule_backtest(request: Request, name: str, since: datetime | None = None,
-                  limit: int = Query(100, ge=1, le=1000)) -> dict:
+                  limit: int = Query(100, ge=1, le=1000)) -> schemas.BacktestOut:
+    """What a configured rule would have matched in the archive (newest first)."""
     rule = _state(request).config.rules.get(name)
     if rule is None:
-        raise ApiError(404, f"no rule named {name!r} (GET /api/rules lists them)")
-    return backtest(request, rule.query, since, limit)
+        raise ApiError(404, f"no rule named {name!r}: GET /api/rules lists them")
+    return _backtest(request, rule.query, since, limit)
 
 
-class BacktestRequest(BaseModel):
-    query: str = Field(min_length=1)
-    since: datetime | None = None
-    limit: int = Field(100, ge=1, le=1000)
-
-
-@router.post("/backtest")
-def backtest_api(request: Request, body: BacktestRequest) -> dict:
+@router.post("/backtest", response_model=schemas.BacktestOut)
+def backtest_api(request: Request, body: schemas.BacktestIn) -> schemas.BacktestOut:
+    """What a query would have matched, without saving it as a rule."""
     if not csrf_ok(request, None):
-        raise ApiError(403, "missing or wrong CSRF token: send the X-CSRF-Token header (or use a Bearer token)")
-    return backtest(request, body.query, body.since, body.limit)
+        raise ApiError(403, CSRF_MISSING)
+    return _backtest(request, body.query, body.since, body.limit)
 
 
 def api_error_handler(request: Request, exc: ApiError) -> JSONResponse:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.alerting import document_for
@@ -13,16 +13,18 @@ from monitor.store import repo, web_queries
 from monitor.store.search import search
 from monitor.web import views
 from monitor.web.deps import TEMPLATES
+from monitor.web.schemas import MAX_ROW_ID, RowId
 from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
+from monitor.web.sources import SPARK_DAYS, day_start, source_rows
 
 router = APIRouter(include_in_schema=False)
-SPARK_DAYS = 30
 SEARCH_LIMIT = 50
 PREVIEW_LIMIT = 100
 
 
 def render(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-    context.update(csrf=csrf_token(request), span=views.span, href=views.external_url, auth=request.app.state.web.token is not None)
+    context.update(csrf=csrf_token(request), span=views.span, when=views.when, href=views.external_url,
+                   auth=request.app.state.web.token is not None)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
 
 
@@ -51,7 +53,7 @@ def stories(request: Request, source: str | None = None, lang: str | None = None
 
 
 @router.get("/stories/{story_id}")
-def story(request: Request, story_id: int):
+def story(request: Request, story_id: RowId):
     with request.app.state.web.sessions() as session:
         detail = web_queries.story_detail(session, story_id)
         if detail is None:
@@ -103,7 +105,7 @@ def rules(request: Request, preview: str = "", since: str | None = None):
     today = datetime.now(timezone.utc).date()
     spark_days = web_queries.days(today, SPARK_DAYS)
     with state.sessions() as session:
-        hits = web_queries.rule_hits_per_day(session, _day_start(spark_days[0]))
+        hits = web_queries.rule_hits_per_day(session, day_start(spark_days[0]))
         shown = _preview(session, preview, since)
     rows = [dict(rule=r, spark=views.sparkline([hits.get(r.name, {}).get(d, 0) for d in spark_days]),
                  total=sum(hits.get(r.name, {}).values())) for r in state.config.rules.values()]
@@ -118,12 +120,8 @@ def rule_preview(request: Request, preview: str = "", since: str | None = None):
     return render(request, "_preview.html", **shown)
 
 
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-
 @router.get("/alerts")
-def alerts(request: Request, status: str | None = None, cursor: int | None = None, message: str | None = None):
+def alerts(request: Request, status: str | None = None, cursor: int | None = Query(None, ge=1, le=MAX_ROW_ID), message: str | None = None):
     with request.app.state.web.sessions() as session:
         rows, next_cursor = web_queries.alerts_page(session, status=status or None, cursor=cursor)
         counts = repo.alert_counts(session)
@@ -132,7 +130,7 @@ def alerts(request: Request, status: str | None = None, cursor: int | None = Non
 
 
 @router.post("/alerts/{alert_id}/retry")
-def retry(request: Request, alert_id: int, csrf_token: str = Form("")):
+def retry(request: Request, alert_id: RowId, csrf_token: str = Form("")):
     from monitor.web.api import retry as do_retry
 
     if not csrf_ok(request, csrf_token):
@@ -142,29 +140,6 @@ def retry(request: Request, alert_id: int, csrf_token: str = Form("")):
     if status != 200:
         return render(request, "error.html", status, message=message)
     return RedirectResponse(f"/alerts?status=dead&message=alert+{alert_id}+queued", status_code=303)
-
-
-def source_rows(config, session) -> list[dict]:
-    """What `newsmon status` shows per source, plus articles per day."""
-    from monitor.commands.status import lag_seconds, source_state
-    from monitor.health.report import judge_sources
-
-    now = repo.utcnow()
-    statuses = repo.source_statuses(session, config.sources)
-    health = judge_sources(config, session, now)
-    spark_days = web_queries.days(now.date(), SPARK_DAYS)
-    per_day = web_queries.articles_per_day(session, _day_start(spark_days[0]))
-    rows = []
-    for s in statuses:
-        rows.append(dict(
-            source=s.source, state=source_state(config, s, health.get(s.source), now),
-            last_success_at=s.last_success_at.isoformat() if s.last_success_at else None,
-            last_new_article_at=s.last_new_article_at.isoformat() if s.last_new_article_at else None,
-            consecutive_failures=s.consecutive_failures, lag_seconds=lag_seconds(config, s, now),
-            articles=s.articles, pending_alerts=s.pending_alerts, dead_alerts=s.dead_alerts,
-            last_error=s.last_error,
-            spark=views.sparkline([per_day.get(s.source, {}).get(d, 0) for d in spark_days])))
-    return rows
 
 
 @router.get("/sources")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -81,6 +82,11 @@ def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
 def external_url(url: str | None) -> str:
     """An archived article's address as a link target: http(s) only (never javascript: or data:)."""
     return url if url and urlsplit(url).scheme.lower() in ("http", "https") else "#"
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as the pages show it: UTC to the minute."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def span(seconds: float | None) -> str:

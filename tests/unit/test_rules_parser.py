@@ -158,6 +158,8 @@ ERRORS = [
     ('source:"a b"~2', "~ only applies to phrases searched in the title and text", 7),
     ('url:"a b"~2', "~ only applies to phrases searched in the title and text", 4),
     ("NOT " * 100 + "a", "nested more than 64 levels", 256),
+    ("chips\x00 wafer", "control character U+0000", 5),
+    ('"a\x1b[31m"', "control character U+001B", 2),
 ]
 
 
