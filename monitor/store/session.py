@@ -146,6 +146,24 @@ def make_readonly_engine(database_url: str) -> Engine:
     raise ArchiveError(f"newsmon query supports SQLite and PostgreSQL archives, not {backend}")
 
 
+def make_reader_engine(database_url: str, pool: DatabasePoolConfig | None = None) -> Engine:
+    """A pooled engine whose every transaction is read-only, for readers such as `newsmon web`: a bug or
+    an injected statement in a page cannot change the archive. Its writes go through make_engine."""
+    engine = make_engine(database_url, pool)
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_connection.commit()
+        cursor.close()
+
+    return engine
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

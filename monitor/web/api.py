@@ -116,7 +116,7 @@ def alerts(request: Request, status: AlertStatus | None = None, limit: int = Que
 
 def retry(request: Request, alert_id: int) -> tuple[int, str]:
     """(HTTP status, message) of requeueing one alert."""
-    with session_scope(_state(request).sessions) as session:
+    with session_scope(_state(request).writer) as session:
         alert = repo.requeue_alert(session, alert_id, repo.utcnow())
         if alert is None:
             return 404, f"no alert with id {alert_id}: GET /api/alerts lists them"

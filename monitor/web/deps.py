@@ -16,5 +16,6 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates")) 
 @dataclass
 class WebState:
     config: NewsmonConfig
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session]  # read-only transactions: every page and GET
+    writer: sessionmaker[Session]  # the few actions (retrying an alert)
     token: str | None

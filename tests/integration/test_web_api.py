@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -13,13 +15,29 @@ from monitor.config import load_config
 from monitor.store.session import make_engine, migrate, session_factory
 from monitor.web import create_app
 from tests.helpers.config import write_config
+from tests.helpers.postgres import fresh_database
+from tests.helpers.services import need_service
 from tests.helpers.web import HOSTILE, fill_desk, serve
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def _archive_url(backend: str, root) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{root / 'archive.sqlite3'}"
+        return
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{root / 'archive.sqlite3'}"
+    with _archive_url(request.param, root) as url:
+        yield from _serve(root, url)
+
+
+def _serve(root, url: str):
     config_dir = write_config(root / "config", {"database_url": url,
                                                 "channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/"}}},
                               sources={"alpha": {"kind": "feed", "start_urls": ["http://127.0.0.1:9/feed"]}},
@@ -27,8 +45,9 @@ def server(tmp_path_factory):
     migrate(url)
     sessions = session_factory(make_engine(url))
     desk = fill_desk(sessions)
-    with serve(create_app(load_config(config_dir, {}), sessions)) as base, httpx.Client(base_url=base) as client:
-        yield client, desk, config_dir
+    app = create_app(load_config(config_dir, {}), sessions)
+    with serve(app) as base, httpx.Client(base_url=base) as client:
+        yield client, desk, config_dir, app
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -37,7 +56,7 @@ def server(tmp_path_factory):
     ("/rules/preview?preview=harbour", "5 article(s) would have matched"),
 ])
 def test_pages_answer(server, path, expected):
-    client, _, _ = server
+    client, _, _, _ = server
     response = client.get(path)
     assert response.status_code == 200
     assert expected in response.text
@@ -49,14 +68,14 @@ def test_pages_answer(server, path, expected):
 
 
 def test_story_page_escapes_hostile_text(server):
-    client, desk, _ = server
+    client, desk, _, _ = server
     response = client.get(f"/stories/{desk.revised_story}")
     assert response.status_code == 200
     assert "&lt;script&gt;" in response.text and HOSTILE not in response.text
 
 
 def test_story_api_orders_outlets_and_carries_revisions(server):
-    client, desk, _ = server
+    client, desk, _, _ = server
     story = client.get(f"/api/stories/{desk.spread_story}").json()
     assert [a["source"] for a in story["articles"]] == ["alpha", "beta", "gamma"]
     revised = client.get(f"/api/stories/{desk.revised_story}").json()
@@ -65,7 +84,7 @@ def test_story_api_orders_outlets_and_carries_revisions(server):
 
 
 def test_story_list_says_who_followed_and_how_fast(server):
-    client, desk, _ = server
+    client, desk, _, _ = server
     stories = {s["id"]: s for s in client.get("/api/stories").json()["stories"]}
     spread = stories[desk.spread_story]
     assert spread["outlets"] == ["alpha", "beta", "gamma"]
@@ -74,7 +93,7 @@ def test_story_list_says_who_followed_and_how_fast(server):
 
 
 def test_search_shows_parse_error(server):
-    client, _, _ = server
+    client, _, _, _ = server
     assert "at character" in client.get("/search", params={"q": "forces AND ("}).text
     response = client.get("/api/search", params={"q": "forces AND ("})
     assert response.status_code == 400
@@ -82,7 +101,7 @@ def test_search_shows_parse_error(server):
 
 
 def test_stories_paginate_by_cursor(server):
-    client, desk, _ = server
+    client, desk, _, _ = server
     first = client.get("/api/stories", params={"limit": 2}).json()
     assert len(first["stories"]) == 2 and first["next_cursor"]
     seen = [s["id"] for s in first["stories"]]
@@ -102,7 +121,7 @@ def test_stories_paginate_by_cursor(server):
     ("/api/search?q=chips%00", 400), ("/api/stories?limit=100000", 400),
 ])
 def test_api_status(server, path, status):
-    client, _, _ = server
+    client, _, _, _ = server
     response = client.get(path)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -111,7 +130,7 @@ def test_api_status(server, path, status):
 
 
 def test_retry_needs_csrf(server):
-    client, desk, _ = server
+    client, desk, _, _ = server
     alert = desk.dead_alert
     assert client.post(f"/api/alerts/{alert}/retry").status_code == 403
     assert client.post(f"/alerts/{alert}/retry", data={"csrf_token": "wrong"}).status_code == 403
@@ -124,7 +143,7 @@ def test_retry_needs_csrf(server):
 
 
 def test_backtest_post(server):
-    client, _, _ = server
+    client, _, _, _ = server
     token = "c" * 43
     headers = {"X-CSRF-Token": token, "Cookie": f"newsmon_csrf={token}"}
     assert client.post("/api/backtest", json={"query": "harbour"}, headers=headers).json()["count"] == 5
@@ -133,7 +152,7 @@ def test_backtest_post(server):
 
 def test_a_page_naming_another_host_is_refused(server):
     """DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example."""
-    client, _, _ = server
+    client, _, _, _ = server
     response = client.get("/api/stories", headers={"Host": "evil.example"})
     assert response.status_code == 403
     assert "web.allowed_hosts" in response.json()["error"]
@@ -141,8 +160,20 @@ def test_a_page_naming_another_host_is_refused(server):
 
 
 def test_non_loopback_without_token_exits_2(server):
-    _, _, config_dir = server
+    _, _, config_dir, _ = server
     result = subprocess.run([sys.executable, "-m", "monitor.cli", "--config", str(config_dir), "web",
                              "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "web.token" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_pages_read_through_read_only_transactions(server):
+    """Every page and GET runs on connections that refuse writes; only the retry action writes."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    _, _, _, app = server
+    with app.state.web.sessions() as session, pytest.raises(DBAPIError):
+        session.execute(text("DELETE FROM articles"))
+    with app.state.web.sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM articles")).scalar_one() == 8
