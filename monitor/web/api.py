@@ -16,7 +16,7 @@ from monitor.store import repo, web_queries
 from monitor.store.search import search
 from monitor.store.session import session_scope
 from monitor.web import schemas
-from monitor.web.schemas import ERROR_RESPONSES, MAX_ROW_ID, ErrorOut, RowId
+from monitor.web.schemas import ERROR_RESPONSES, MAX_ROW_ID, ErrorOut, Moment, RowId
 from monitor.web.security import csrf_ok
 from monitor.web.sources import source_rows
 
@@ -56,7 +56,7 @@ def _search(request: Request, query: str, since: datetime | None, limit: int) ->
 
 
 @router.get("/stories", response_model=schemas.StoriesPage)
-def stories(request: Request, since: datetime | None = None, source: str | None = Query(None, max_length=100),
+def stories(request: Request, since: Moment | None = None, source: str | None = Query(None, max_length=100),
             q: str | None = Query(None, max_length=10_000, description="only stories with an article matching "
                                                                        "this rule query (its newest 1000 matches)"),
             limit: int = Query(50, ge=1, le=500), cursor: str | None = CURSOR) -> schemas.StoriesPage:
@@ -92,7 +92,7 @@ def story(request: Request, story_id: RowId) -> schemas.StoryDetailOut:
 
 @router.get("/search", response_model=schemas.SearchOut)
 def search_api(request: Request, q: str = Query(min_length=1, max_length=10_000, description="a rule query"),
-               since: datetime | None = None, limit: int = Query(50, ge=1, le=500)) -> schemas.SearchOut:
+               since: Moment | None = None, limit: int = Query(50, ge=1, le=500)) -> schemas.SearchOut:
     return schemas.SearchOut(results=_search(request, q, since, limit))
 
 
@@ -149,7 +149,7 @@ def _backtest(request: Request, query: str, since: datetime | None, limit: int) 
 
 
 @router.get("/rules/{name}/backtest", response_model=schemas.BacktestOut, responses=NOT_FOUND)
-def rule_backtest(request: Request, name: str, since: datetime | None = None,
+def rule_backtest(request: Request, name: str, since: Moment | None = None,
                   limit: int = Query(100, ge=1, le=1000)) -> schemas.BacktestOut:
     """What a configured rule would have matched in the archive (newest first)."""
     rule = _state(request).config.rules.get(name)

@@ -13,7 +13,7 @@ from monitor.store import repo, web_queries
 from monitor.store.search import search
 from monitor.web import views
 from monitor.web.deps import TEMPLATES
-from monitor.web.schemas import MAX_ROW_ID, RowId
+from monitor.web.schemas import MAX_ROW_ID, RowId, in_utc
 from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
 from monitor.web.sources import SPARK_DAYS, day_start, source_rows
 
@@ -29,10 +29,11 @@ def render(request: Request, name: str, code: int = 200, **context) -> HTMLRespo
 
 
 def _date(value: str | None) -> datetime | None:
+    """A date or time from a page's form, in UTC; one that does not parse (or cannot be UTC) is no filter."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return in_utc(datetime.fromisoformat(value))
     except ValueError:
         return None
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 MAX_ROW_ID = 2**63 - 1  # the largest id either backend stores; a larger number is no row, not a server error
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id from a listing")]
+
+
+def in_utc(value: datetime) -> datetime:
+    """A time as the archive stores it (UTC); one without an offset is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+Moment = Annotated[datetime, AfterValidator(in_utc)]
 
 
 class ErrorOut(BaseModel):
@@ -130,7 +143,7 @@ class RulesOut(BaseModel):
 
 class BacktestIn(BaseModel):
     query: str = Field(min_length=1, max_length=10_000, description="a query in the rule language")
-    since: datetime | None = None
+    since: Moment | None = None
     limit: int = Field(100, ge=1, le=1000)
 
 

@@ -119,6 +119,7 @@ def test_stories_paginate_by_cursor(server):
     ("/api/alerts?status=dead", 200), ("/openapi.json", 200), ("/api/rules/forces/backtest", 200),
     ("/api/alerts?status=bogus", 400), ("/api/stories/99999999999999999999999", 400), ("/api/stories/0", 400),
     ("/api/search?q=chips%00", 400), ("/api/stories?limit=100000", 400),
+    ("/api/search?q=harbour&since=9999-12-31T23:59:59-23:59", 400), ("/api/stories?since=0001-01-01T00:00%2B14:00", 400),
 ])
 def test_api_status(server, path, status):
     client, _, _, _ = server
