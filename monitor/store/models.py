@@ -6,11 +6,12 @@ public interface: add columns, don't rename them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -177,6 +178,61 @@ class Story(Base):
     article_count: Mapped[int] = mapped_column(Integer, default=1)
     outlet_count: Mapped[int] = mapped_column(Integer, default=1)
     title: Mapped[str | None] = mapped_column(Text)
+
+
+class StorySource(Base):
+    """A (source, language) some article of the story has, with the story's first_seen_at: stories
+    filtered by source or language are one index range in page order. Kept by triggers on articles
+    and stories (migration 0012); language '' = none."""
+
+    __tablename__ = "story_sources"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(20), primary_key=True, server_default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_story_sources_source_first_seen_at", "source", "first_seen_at", "story_id"),
+        Index("ix_story_sources_language_first_seen_at", "language", "first_seen_at", "story_id"),
+    )
+
+
+class StoryRule(Base):
+    """A rule some alert of one of the story's articles is for, with the story's first_seen_at.
+    Kept by triggers on alerts, articles and stories (migration 0012)."""
+
+    __tablename__ = "story_rules"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_story_rules_rule_first_seen_at", "rule", "first_seen_at", "story_id"),)
+
+
+class ArticleCount(Base):
+    """Articles per source and language (language '' = none). Kept by triggers on articles (0012)."""
+
+    __tablename__ = "article_counts"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(20), primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer)
+
+
+class DailyArticleCount(Base):
+    """Articles per UTC day (of fetched_at) and source, and the smallest and largest article id of
+    that day: a superset (ids of articles deleted or moved to another day stay in the range).
+    Kept by triggers on articles (migration 0012)."""
+
+    __tablename__ = "daily_article_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer)
+    min_id: Mapped[int] = mapped_column(Integer)
+    max_id: Mapped[int] = mapped_column(Integer)
 
 
 class ArticleBand(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.statuses import AlertStatus
-from monitor.store.models import Alert, Article, SourceState, Story
+from monitor.store.models import Alert, Article, ArticleCount, SourceState, Story
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,17 @@ class SourceStatus:
 
 def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStatus]:
     """One summary per configured source and per source the archive knows (a handful of
-    queries, whatever the number of sources)."""
+    queries, whatever the number of sources or articles: article counts are kept by triggers
+    in article_counts, and only alerts still waiting or dead are read)."""
     states = {state.source: state for state in session.scalars(select(SourceState))}
     names = sorted(set(sources) | set(states))
-    article_counts = dict(session.execute(select(Article.source, func.count()).group_by(Article.source)).all())
+    article_counts = dict(session.execute(
+        select(ArticleCount.source, func.sum(ArticleCount.articles)).group_by(ArticleCount.source)).all())
+    waiting = (AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.DEAD)
     alert_rows = session.execute(
         select(Article.source, Alert.status, func.count())
         .join(Article, Alert.article_id == Article.id)
+        .where(Alert.status.in_([str(status) for status in waiting]))
         .group_by(Article.source, Alert.status)
     ).all()
     alerts: dict[tuple[str, str], int] = {(src, status): n for src, status, n in alert_rows}
@@ -55,7 +59,7 @@ def source_statuses(session: Session, sources: Iterable[str]) -> list[SourceStat
             consecutive_failures=state.consecutive_failures if state else 0,
             throttled_until=state.throttled_until if state else None,
             next_check_at=state.next_check_at if state else None,
-            articles=article_counts.get(name, 0),
+            articles=int(article_counts.get(name) or 0),
             pending_alerts=alerts.get((name, AlertStatus.PENDING), 0) + alerts.get((name, AlertStatus.SENDING), 0),
             dead_alerts=alerts.get((name, AlertStatus.DEAD), 0),
         ))

@@ -9,10 +9,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from monitor.store.models import Alert, Article, ArticleRevision, Story
+from monitor.store.models import (
+    Alert,
+    Article,
+    ArticleCount,
+    ArticleRevision,
+    DailyArticleCount,
+    Story,
+    StoryRule,
+    StorySource,
+)
 
 
 class BadCursor(ValueError):
@@ -61,33 +70,81 @@ class Page:
 def stories_page(session: Session, *, since: datetime | None = None, until: datetime | None = None,
                  source: str | None = None, language: str | None = None, rule: str | None = None,
                  story_ids: list[int] | None = None, limit: int = 50, cursor: str | None = None) -> Page:
-    """Stories newest first (by first_seen_at, id): one indexed range per page."""
-    stmt = select(Story).order_by(Story.first_seen_at.desc(), Story.id.desc()).limit(limit + 1)
-    if cursor:
-        when, last_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(Story.first_seen_at < when, and_(Story.first_seen_at == when, Story.id < last_id)))
-    if since is not None:
-        stmt = stmt.where(Story.first_seen_at >= since)
-    if until is not None:
-        stmt = stmt.where(Story.first_seen_at < until)
-    if story_ids is not None:
-        stmt = stmt.where(Story.id.in_(story_ids or [-1]))
-    article_filter = []
-    if source:
-        article_filter.append(Article.source == source)
-    if language:
-        article_filter.append(Article.language == language)
-    if article_filter:
-        stmt = stmt.where(exists().where(Article.story_id == Story.id, *article_filter))
-    if rule:
-        stmt = stmt.where(exists().where(Alert.article_id == Article.id, Article.story_id == Story.id,
-                                         Alert.rule == rule))
-    rows = list(session.scalars(stmt))
+    """Stories newest first (by first_seen_at, id): one indexed range per page. Filtered by source,
+    language (of one and the same article) or rule (an alert of any of its articles), the range is
+    one of story_sources or story_rules (kept by triggers), in the same order."""
+    after = decode_cursor(cursor) if cursor else None
+    if story_ids is None and (source or language or rule):
+        keys = _faceted_keys(session, source=source, language=language, rule=rule, since=since, until=until,
+                             after=after, limit=limit + 1)
+        found = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_([k for _, k in keys])))}
+        rows = [found[k] for _, k in keys if k in found]
+    else:
+        stmt = select(Story).order_by(Story.first_seen_at.desc(), Story.id.desc()).limit(limit + 1)
+        stmt = stmt.where(*_page_bounds(Story.first_seen_at, Story.id, since, until, after))
+        if story_ids is not None:
+            stmt = stmt.where(Story.id.in_(story_ids or [-1]))
+        if source or language:
+            stmt = stmt.where(exists().where(StorySource.story_id == Story.id, *_source_filter(source, language)))
+        if rule:
+            stmt = stmt.where(exists().where(StoryRule.story_id == Story.id, StoryRule.rule == rule))
+        rows = list(session.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
     summaries = _summaries(session, rows)
     next_cursor = encode_cursor(rows[-1].first_seen_at, rows[-1].id) if more and rows else None
     return Page(summaries, next_cursor)
+
+
+def _page_bounds(first_seen_at, story_id, since: datetime | None, until: datetime | None,
+                 after: tuple[datetime, int] | None) -> list:
+    """since/until and the keyset after the cursor, written so both backends use the index range
+    (first_seen_at <= when first: an OR alone is not a range to SQLite)."""
+    bounds = []
+    if after is not None:
+        when, last_id = after
+        bounds += [first_seen_at <= when, or_(first_seen_at < when, story_id < last_id)]
+    if since is not None:
+        bounds.append(first_seen_at >= since)
+    if until is not None:
+        bounds.append(first_seen_at < until)
+    return bounds
+
+
+def _source_filter(source: str | None, language: str | None) -> list:
+    conditions = []
+    if source:
+        conditions.append(StorySource.source == source)
+    if language:
+        conditions.append(StorySource.language == language)
+    return conditions
+
+
+FACET_PROBE = 5000  # rows counted at most to pick the smaller of two filters to walk
+
+
+def _faceted_keys(session: Session, *, source: str | None, language: str | None, rule: str | None,
+                  since: datetime | None, until: datetime | None, after: tuple[datetime, int] | None,
+                  limit: int) -> list[tuple[datetime, int]]:
+    """(first_seen_at, story id) of the page, walking the facet table's index newest first; with both a
+    source/language filter and a rule, the smaller of the two is walked and the other probed by key."""
+    walks = []
+    if source or language:
+        walks.append((StorySource, _source_filter(source, language)))
+    if rule:
+        walks.append((StoryRule, [StoryRule.rule == rule]))
+    if len(walks) == 2:
+        walks.sort(key=lambda walk: session.scalar(select(func.count()).select_from(
+            select(walk[0].story_id).where(*walk[1]).limit(FACET_PROBE).subquery())))
+    table, conditions = walks[0]
+    stmt = select(table.first_seen_at, table.story_id).where(
+        *conditions, *_page_bounds(table.first_seen_at, table.story_id, since, until, after))
+    for other, other_conditions in walks[1:]:
+        stmt = stmt.where(exists().where(other.story_id == table.story_id, *other_conditions))
+    if table is StorySource and not (source and language):
+        stmt = stmt.distinct()  # one row per (story, source, language): a story can have several
+    stmt = stmt.order_by(table.first_seen_at.desc(), table.story_id.desc()).limit(limit)
+    return [(when, story_id) for when, story_id in session.execute(stmt)]
 
 
 def _summaries(session: Session, stories: list[Story]) -> list[StorySummary]:
@@ -165,12 +222,23 @@ def days(until: date, count: int) -> list[date]:
 
 
 def articles_per_day(session: Session, since: datetime) -> dict[str, dict[date, int]]:
-    """Per source, articles fetched per UTC day since `since` (the fetched_at index bounds it)."""
-    day = func.date(Article.fetched_at)
+    """Per source, articles fetched per UTC day since `since`: from daily_article_counts (kept by
+    triggers); a `since` after midnight counts its own day's articles from `since` on."""
+    since = since.astimezone(timezone.utc) if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    first_day = since.date()
     result: dict[str, dict[date, int]] = defaultdict(dict)
-    for source, when, n in session.execute(select(Article.source, day, func.count())
-                                           .where(Article.fetched_at >= since).group_by(Article.source, day)):
-        result[source][_as_date(when)] = n
+    whole_from = first_day
+    if since != datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc):
+        whole_from = first_day + timedelta(days=1)
+        midnight = datetime(whole_from.year, whole_from.month, whole_from.day, tzinfo=timezone.utc)
+        for source, n in session.execute(select(Article.source, func.count())
+                                         .where(Article.fetched_at >= since, Article.fetched_at < midnight)
+                                         .group_by(Article.source)):
+            result[source][first_day] = n
+    for source, day, n in session.execute(
+            select(DailyArticleCount.source, DailyArticleCount.day, DailyArticleCount.articles)
+            .where(DailyArticleCount.day >= whole_from, DailyArticleCount.articles > 0)):
+        result[source][_as_date(day)] = n
     return result
 
 
@@ -190,5 +258,7 @@ def _as_date(value: date | str) -> date:
 
 
 def known_languages(session: Session) -> list[str]:
-    return [v for v in session.scalars(select(Article.language).where(Article.language.is_not(None))
-                                       .group_by(Article.language).limit(200))]
+    """The languages the archive's articles have, from article_counts (kept by triggers)."""
+    return list(session.scalars(
+        select(ArticleCount.language).where(ArticleCount.articles > 0, ArticleCount.language != "")
+        .group_by(ArticleCount.language).order_by(ArticleCount.language).limit(200)))
