@@ -13,5 +13,4 @@ def cmd_web(config: NewsmonConfig, args: argparse.Namespace) -> int:
 
     host, port = listen_address(config, args.host, args.port)
     _engine, sessions = open_archive(config)
-    print(f"newsmon web on http://{host}:{port}/ (API: /api/, OpenAPI: /openapi.json)", flush=True)
-    return serve_foreground(config, sessions, host, port)
+    return serve_foreground(config, sessions, host, port, echo=lambda line: print(line, flush=True))

@@ -3,6 +3,7 @@ daemon (`newsmon run --web`), which hands it each reloaded config."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -39,10 +40,25 @@ def _server(config: NewsmonConfig, sessions: sessionmaker[Session], host: str, p
                                               server_header=False))
 
 
-def serve_foreground(config: NewsmonConfig, sessions: sessionmaker[Session], host: str, port: int) -> int:
-    _app, server = _server(config, sessions, host, port)
-    server.run()  # uvicorn handles SIGINT/SIGTERM here: it finishes open requests, then returns
-    return 0 if server.started else 1
+def serve_foreground(config: NewsmonConfig, sessions: sessionmaker[Session], host: str, port: int,
+                     echo=print) -> int:
+    """`newsmon web`: serve until SIGTERM or SIGINT, then finish open requests and exit 0 (uvicorn's own
+    handling would end the process by the signal instead)."""
+    web = WebThread(config, sessions, host, port)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        web.start()
+        echo(f"newsmon web on http://{host}:{port}/ (API: /api/, OpenAPI: /openapi.json); Ctrl-C or SIGTERM to stop")
+        while not stop.wait(0.5):
+            if not web.thread.is_alive():
+                echo("the web server stopped unexpectedly")
+                return 1
+        return 0
+    finally:
+        web.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class WebThread:
@@ -66,8 +82,8 @@ class WebThread:
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise NewsmonError(f"the web view could not listen on {self.host}:{self.port} (is the port taken? "
-                                   "see the log above): set web.listen or run without --web")
+                raise NewsmonError(f"the web view could not listen on {self.host}:{self.port} (see the line above; "
+                                   "is the port taken?): choose another with web.listen in newsmon.yaml or --port")
             time.sleep(0.05)
 
     def reload(self, config: NewsmonConfig) -> None:

@@ -75,3 +75,32 @@ def test_run_with_web_refuses_a_public_address_without_a_token(tmp_path):
     assert daemon.proc.wait(timeout=60) == 2
     daemon._new.get(timeout=10)
     assert "web.token" in daemon.output() and "Traceback" not in daemon.output()
+
+
+def test_newsmon_web_serves_until_sigterm(tmp_path):
+    """`newsmon web` in the foreground: the address it prints answers; SIGTERM ends it with 0."""
+    import subprocess
+
+    from replay.environment import newsmon_executable
+
+    port = free_port()
+    config = write_config(tmp_path / "config", {"database_url": f"sqlite:///{tmp_path / 'a.sqlite3'}"})
+    subprocess.run([newsmon_executable(), "--config", str(config), "init"], check=True, capture_output=True,
+                   timeout=60)
+    proc = subprocess.Popen([newsmon_executable(), "--config", str(config), "web", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/api/sources"), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
