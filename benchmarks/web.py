@@ -791,8 +791,12 @@ def endpoints(archive: Archive, client) -> list[Endpoint]:
     name = urllib.parse.quote(marks.showcase_name)
     cursor = client.get("/api/stories").json()["next_cursor"] or ""
     q = urllib.parse.quote
+    big_en = max((s for s in configured if s.language == "en"), key=lambda s: marks.per_source.get(s.name, 0)).name
+    titles = [story["title"] or "" for story in client.get(f"/api/stories?source={big_en}").json()["stories"]]
+    english_name = next((t.split()[0] for t in titles if t.split() and t.split()[0].endswith("ia")), "Nothingia")
     searches = [("common word", "economy"), ("phrase", '"new quality productive forces"'),
-                ("Chinese", "新质生产力"), ("one story's name", marks.showcase_name),
+                ("Chinese", "新质生产力"), ("2-character Chinese word", "经济"),
+                ("rare word, one story", english_name), ("Chinese name, one story", marks.showcase_name),
                 ("boolean", "satellite AND orbit")]
     out = [
         Endpoint("stories", "/"),

@@ -10,15 +10,20 @@ substrings), NEAR/ONEAR to both sides being present, a phrase with slop to its
 words. Chinese and Japanese terms on PostgreSQL use the trigram index on their
 characters (migration 0012) where pg_trgm is installed, a LIKE scan otherwise.
 
-Candidates come newest first, a part of the archive at a time, so a common
-word costs no more than a rare one: on SQLite a few days at a time (their
-article id range from daily_article_counts bounds the FTS5 lookup, which
-otherwise finds every match of the archive before the first row), on
-PostgreSQL in keyset batches with a LIMIT the planner can use.
+Candidates come newest first, a few days of the archive at a time (windows of
+whole UTC days from daily_article_counts, each about four times the articles of
+the one before), so a common word costs no more than a rare one and no query
+plan walks the whole archive: a window's matching ids are found and sorted
+(on SQLite FTS5 is asked only about the window's article id range, otherwise
+it finds every match in the archive first; on PostgreSQL a query without a
+LIMIT lets the planner use the GIN index for rare words, where LIMIT made it
+scan fetched_at backwards through every row), then their rows are read a few
+hundred at a time.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Iterator
@@ -84,7 +89,14 @@ class _Translator:
                 runs = [run for run in _CJK_RUN.findall(value) if len(run) >= 3]  # trigrams need three
                 if self.cjk_index and runs:  # each run is in the text as it is: a superset
                     kept = func.newsmon_cjk_text(Article.title, Article.text)
-                    return and_(*[kept.like(f"%{_like_escaped(run)}%", escape="\\") for run in runs])
+                    conditions = []
+                    for run in runs:
+                        pattern = f"%{_like_escaped(run)}%"
+                        # the indexed form finds them; the plain LIKEs spare the regexp on rows that lack it
+                        conditions += [kept.like(pattern, escape="\\"),
+                                       or_(Article.title.like(pattern, escape="\\"),
+                                           Article.text.like(pattern, escape="\\"))]
+                    return and_(*conditions)
                 pattern = f"%{value}%"
                 return or_(Article.title.ilike(pattern), Article.text.ilike(pattern))
             words = [w for w in value.split() if w.isalnum()]
@@ -141,16 +153,11 @@ def search(session: Session, query: str, *, since: datetime | None = None,
     parsed = parse_query(query)
     compiled = compile_query(parsed)
     dialect = session.get_bind().dialect.name
-    windowed = dialect == "sqlite"
-    translator = _Translator(dialect, windowed=windowed,
+    translator = _Translator(dialect, windowed=dialect == "sqlite",
                              cjk_index=dialect == "postgresql" and _has_cjk_index(session))
     condition = translator(parsed)
-    if windowed:
-        candidates = _in_windows(session, condition, since)
-    else:
-        candidates = _in_batches(session, condition, since)
     found = 0
-    for article in candidates:
+    for article in _candidates(session, condition, since, limit):
         doc = Document(title=article.title or "", text=article.text or "", source=article.source,
                        language=article.language, url=article.url or article.canonical_url or "")
         if compiled.matches(doc):
@@ -160,32 +167,8 @@ def search(session: Session, query: str, *, since: datetime | None = None,
                 return
 
 
-FIRST_WINDOW, WINDOW_GROWTH, LAST_WINDOW = 2_000, 4, 1_000_000  # articles in a window (SQLite)
-FIRST_BATCH, BATCH_GROWTH, LAST_BATCH = 100, 4, 5_000  # candidates in a batch (PostgreSQL)
-
-
-def _newest_first(stmt):
-    return stmt.order_by(Article.fetched_at.desc(), Article.id.desc())
-
-
-def _in_batches(session: Session, condition: Condition, since: datetime | None) -> Iterator[Article]:
-    """Candidates newest first, in keyset batches of growing size, each a query with a LIMIT."""
-    size, after = FIRST_BATCH, None
-    while True:
-        stmt = _newest_first(select(Article)).limit(size)
-        if condition is not None:
-            stmt = stmt.where(condition)
-        if since is not None:
-            stmt = stmt.where(Article.fetched_at >= since)
-        if after is not None:
-            when, last_id = after
-            stmt = stmt.where(Article.fetched_at <= when, or_(Article.fetched_at < when, Article.id < last_id))
-        rows = list(session.scalars(stmt))
-        yield from rows
-        if len(rows) < size:
-            return
-        after = rows[-1].fetched_at, rows[-1].id
-        size = min(size * BATCH_GROWTH, LAST_BATCH)
+FIRST_WINDOW, LAST_WINDOW = 2_000, 1_000_000  # articles in a window
+ROWS_AT_ONCE = 200  # candidate rows read at a time
 
 
 def _midnight(day: date) -> datetime:
@@ -196,40 +179,79 @@ def _utc(when: datetime) -> datetime:
     return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _windows(session: Session, since: datetime | None) -> Iterator[tuple[date | None, date | None, int, int]]:
-    """(first day, the day after the last or None, lowest id, highest id) of windows of whole UTC days,
-    newest first, each with about WINDOW_GROWTH times the articles of the one before; the last one
-    takes every older day (first day None). Every article is counted in daily_article_counts on its
-    day, with its id inside that day's range (triggers keep it so), so the windows miss none."""
+def _days(session: Session, since: datetime | None) -> list[tuple[date, int, int, int]]:
+    """(day, articles, lowest id, highest id) per UTC day, newest first. Every article is counted in
+    daily_article_counts on its day with its id inside that day's range (triggers keep it so)."""
     stmt = select(DailyArticleCount.day, func.sum(DailyArticleCount.articles), func.min(DailyArticleCount.min_id),
                   func.max(DailyArticleCount.max_id)).group_by(DailyArticleCount.day) \
         .order_by(DailyArticleCount.day.desc())
     if since is not None:
         stmt = stmt.where(DailyArticleCount.day >= _utc(since).date())
-    size, upper, count, low, high = FIRST_WINDOW, None, 0, None, None
-    for value, articles, min_id, max_id in session.execute(stmt).all():
-        day = date.fromisoformat(value) if isinstance(value, str) else value
-        count += articles or 0
-        low = min_id if low is None else min(low, min_id)
-        high = max_id if high is None else max(high, max_id)
-        if count >= size:
-            yield day, upper, low, high
-            size, upper, count, low, high = min(size * WINDOW_GROWTH, LAST_WINDOW), day, 0, None, None
-    if low is not None:
-        yield None, upper, low, high
+    return [(date.fromisoformat(day) if isinstance(day, str) else day, articles or 0, low, high)
+            for day, articles, low, high in session.execute(stmt)]
 
 
-def _in_windows(session: Session, condition: Condition, since: datetime | None) -> Iterator[Article]:
-    """Candidates newest first, window by window (SQLite): each window's FTS5 lookups are bounded by
-    its article ids, and its matches sorted by fetched_at."""
-    for first_day, next_day, low, high in _windows(session, since):
-        stmt = _newest_first(select(Article))
+def _next_size(size: int, articles: int, candidates: int, limit: int) -> int:
+    """The next window: big enough for `limit` more candidates at the density just seen (twice over),
+    at least four times the last; sixteen times when it had none."""
+    if not candidates:
+        return min(size * 16, LAST_WINDOW)
+    return int(min(max(size * 4, 2 * articles * limit / candidates), size * 64, LAST_WINDOW))
+
+
+def _bounded_by_window(session: Session, stmt) -> bool:
+    """Whether the plan of a window's query reads only the window (fetched_at in an index condition).
+    PostgreSQL, expecting few matches of a phrase or of words it takes for unrelated, may take every
+    match of the archive from the GIN index and filter on fetched_at after: then each window would do
+    that again, and one window of everything is cheaper. SQLite's windows always bound FTS5 (by id)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    compiled = stmt.compile(session.get_bind())
+    plan = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled),
+                                                compiled.construct_params()).scalar()
+    nodes = [(json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        if any("fetched_at" in node.get(key, "") for key in ("Index Cond", "Recheck Cond")):
+            return True
+        nodes += node.get("Plans", [])
+    return False
+
+
+def _candidates(session: Session, condition: Condition, since: datetime | None, limit: int) -> Iterator[Article]:
+    """The articles the condition keeps, newest first (fetched_at, id), window by window of whole days:
+    the window's ids sorted first (narrow rows, no LIMIT for a planner to misjudge), then their rows.
+    The last window takes every older day and is open below; on PostgreSQL, when the first window's plan
+    would not be bounded by it, the first window is the whole archive."""
+    days = _days(session, since)
+    size: int | None = FIRST_WINDOW  # None: every day left
+    position, upper, checked = 0, None, False
+    while position < len(days):
+        count, low, high = 0, None, None
+        while position < len(days) and (size is None or count < size):
+            day, articles, min_id, max_id = days[position]
+            count += articles
+            low = min_id if low is None else min(low, min_id)
+            high = max_id if high is None else max(high, max_id)
+            position += 1
+        first_day = day if position < len(days) else None
+        stmt = select(Article.id).order_by(Article.fetched_at.desc(), Article.id.desc())
         if condition is not None:
             stmt = stmt.where(condition)
         if since is not None:
             stmt = stmt.where(Article.fetched_at >= since)
         if first_day is not None:
             stmt = stmt.where(Article.fetched_at >= _midnight(first_day))
-        if next_day is not None:
-            stmt = stmt.where(Article.fetched_at < _midnight(next_day))
-        yield from session.scalars(stmt, {FTS_LOW: low, FTS_HIGH: high})
+        if upper is not None:
+            stmt = stmt.where(Article.fetched_at < _midnight(upper))
+        if not checked and first_day is not None and condition is not None:
+            checked = True
+            if not _bounded_by_window(session, stmt):  # the whole archive at once, then
+                size, position = None, 0
+                continue
+        ids = list(session.scalars(stmt, {FTS_LOW: low, FTS_HIGH: high}))
+        for start in range(0, len(ids), ROWS_AT_ONCE):
+            chunk = ids[start:start + ROWS_AT_ONCE]
+            rows = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(chunk)))}
+            yield from (rows[i] for i in chunk if i in rows)
+        size, upper = _next_size(size or count, count, len(ids), limit), first_day

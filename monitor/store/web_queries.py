@@ -85,9 +85,10 @@ def stories_page(session: Session, *, since: datetime | None = None, until: date
         if story_ids is not None:
             stmt = stmt.where(Story.id.in_(story_ids or [-1]))
         if source or language:
-            stmt = stmt.where(exists().where(StorySource.story_id == Story.id, *_source_filter(source, language)))
+            stmt = stmt.where(exists().where(StorySource.story_id == Story.id,
+                                             *_source_filter(source, language, probe=True)))
         if rule:
-            stmt = stmt.where(exists().where(StoryRule.story_id == Story.id, StoryRule.rule == rule))
+            stmt = stmt.where(exists().where(StoryRule.story_id == Story.id, _probed(StoryRule.rule) == rule))
         rows = list(session.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -111,12 +112,18 @@ def _page_bounds(first_seen_at, story_id, since: datetime | None, until: datetim
     return bounds
 
 
-def _source_filter(source: str | None, language: str | None) -> list:
+def _probed(column):
+    """The column as an expression no index is on: a probe by story id must use the primary key, not
+    walk the (source|language|rule, first_seen_at) index SQLite would otherwise pick for the equality."""
+    return column + ""
+
+
+def _source_filter(source: str | None, language: str | None, probe: bool = False) -> list:
     conditions = []
     if source:
-        conditions.append(StorySource.source == source)
+        conditions.append((_probed(StorySource.source) if probe else StorySource.source) == source)
     if language:
-        conditions.append(StorySource.language == language)
+        conditions.append((_probed(StorySource.language) if probe else StorySource.language) == language)
     return conditions
 
 
@@ -128,19 +135,21 @@ def _faceted_keys(session: Session, *, source: str | None, language: str | None,
                   limit: int) -> list[tuple[datetime, int]]:
     """(first_seen_at, story id) of the page, walking the facet table's index newest first; with both a
     source/language filter and a rule, the smaller of the two is walked and the other probed by key."""
-    walks = []
+    walks = []  # (table, its conditions walking its index, its conditions probed by story id)
     if source or language:
-        walks.append((StorySource, _source_filter(source, language)))
+        # With both, the source's index is walked (a source is the narrower) and the language checked on its rows.
+        walk = _source_filter(source, None) + _source_filter(None, language, probe=bool(source))
+        walks.append((StorySource, walk, _source_filter(source, language, probe=True)))
     if rule:
-        walks.append((StoryRule, [StoryRule.rule == rule]))
+        walks.append((StoryRule, [StoryRule.rule == rule], [_probed(StoryRule.rule) == rule]))
     if len(walks) == 2:
         walks.sort(key=lambda walk: session.scalar(select(func.count()).select_from(
             select(walk[0].story_id).where(*walk[1]).limit(FACET_PROBE).subquery())))
-    table, conditions = walks[0]
+    table, conditions, _ = walks[0]
     stmt = select(table.first_seen_at, table.story_id).where(
         *conditions, *_page_bounds(table.first_seen_at, table.story_id, since, until, after))
-    for other, other_conditions in walks[1:]:
-        stmt = stmt.where(exists().where(other.story_id == table.story_id, *other_conditions))
+    for other, _, probed in walks[1:]:
+        stmt = stmt.where(exists().where(other.story_id == table.story_id, *probed))
     if table is StorySource and not (source and language):
         stmt = stmt.distinct()  # one row per (story, source, language): a story can have several
     stmt = stmt.order_by(table.first_seen_at.desc(), table.story_id.desc()).limit(limit)

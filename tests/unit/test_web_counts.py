@@ -194,13 +194,16 @@ def test_counts_pages_read(sessions):
         assert {k: statuses.get(k, 0) for k in totals} == totals
 
 
+@pytest.mark.parametrize("bounded", [True, False])
 @pytest.mark.parametrize("query", ["economy", "新质生产力", "卫星发射任务 OR orbit", "经济", "number1*",
                                    "growth AND NOT trade", "site:wire.example", "lang:zh"])
-def test_search_in_windows_is_newest_first_and_complete(sessions, monkeypatch, query):
+def test_search_in_windows_is_newest_first_and_complete(sessions, monkeypatch, query, bounded):
     _fill(sessions, n=80)
-    monkeypatch.setattr(search_module, "FIRST_WINDOW", 3)  # many small windows on SQLite
-    monkeypatch.setattr(search_module, "WINDOW_GROWTH", 2)
-    monkeypatch.setattr(search_module, "FIRST_BATCH", 2)  # many small batches on PostgreSQL
+    monkeypatch.setattr(search_module, "FIRST_WINDOW", 3)  # many small windows
+    monkeypatch.setattr(search_module, "_next_size", lambda size, *_: size + 2)
+    if not bounded:  # as when PostgreSQL's plan would not be bounded by the window: one window of all
+        monkeypatch.setattr(search_module, "_bounded_by_window", lambda *_: False)
+    monkeypatch.setattr(search_module, "ROWS_AT_ONCE", 4)
     compiled = compile_query(query)
     with sessions() as s:
         every = s.scalars(select(Article).order_by(Article.fetched_at.desc(), Article.id.desc())).all()
