@@ -3,8 +3,9 @@
 The index narrows the archive to candidates (a superset); every candidate is
 then checked with the rule matcher, so results mean exactly what the rule
 language says on both backends. Parts of a query the index cannot express
-(NOT, source:/lang: scopes, terms too short for trigrams, Chinese terms of
-fewer than three characters on PostgreSQL) simply do not narrow the search.
+(NOT, terms too short for trigrams, Chinese terms of fewer than three
+characters on PostgreSQL) simply do not narrow the search. source: and lang:
+become the stored values the matcher accepts (article_counts knows them all).
 site: and url: narrow with a LIKE on the URL (the site or the url: pieces as
 substrings), NEAR/ONEAR to both sides being present, a phrase with slop to its
 words. Chinese and Japanese terms on PostgreSQL use the trigram index on their
@@ -23,18 +24,19 @@ hundred at a time.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 
-from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from monitor.rules import compile_query, parse_query
 from monitor.rules.model import And, Document, Near, Not, Or, Term
-from monitor.store.models import Article, DailyArticleCount
+from monitor.store.models import Article, ArticleCount, DailyArticleCount
 from monitor.text.cjk import has_cjk
 
 Condition = ColumnElement[bool] | None
@@ -50,10 +52,28 @@ def _fts5_phrase(value: str) -> str:
 
 
 class _Translator:
-    def __init__(self, dialect: str, *, windowed: bool = False, cjk_index: bool = False):
+    def __init__(self, dialect: str, *, windowed: bool = False, cjk_index: bool = False,
+                 stored: Callable[[], tuple[list[str], list[str]]] | None = None):
         self.dialect = dialect
         self.windowed = windowed  # SQLite: FTS5 lookups bounded by the :fts_low/:fts_high id range
         self.cjk_index = cjk_index  # PostgreSQL: newsmon_cjk_text() has its trigram index
+        self.stored = stored  # (sources, languages) the archive's articles have ('' = none), when known
+
+    def value(self, term: Term) -> Condition:
+        """source: and lang: as the stored values the matcher would accept (all of them are known from
+        article_counts): exact, and an index lookup or nothing at all instead of a scan."""
+        if self.stored is None:
+            return None
+        sources, languages = self.stored()
+        compiled = compile_query(term)
+        if term.field == "source":
+            names = [name for name in sources if compiled.matches(Document(title="", text="", source=name))]
+            return Article.source.in_(names) if names else false()
+        codes = [code for code in languages if compiled.matches(Document(title="", text="", language=code or None))]
+        conditions = [Article.language.in_([code for code in codes if code])] if any(codes) else []
+        if "" in codes:
+            conditions.append(or_(Article.language.is_(None), Article.language == ""))
+        return or_(*conditions) if conditions else false()
 
     def url(self, term: Term) -> Condition:
         pieces = [p for p in term.text.lower().split("*") if p]
@@ -68,7 +88,7 @@ class _Translator:
         if term.field in ("site", "url"):
             return self.url(term)
         if term.field in ("source", "lang"):
-            return None
+            return self.value(term)
         if term.slop:  # the words in order with gaps: each word must be there
             words = [Term(w, prefix=term.prefix and i == len(term.text.split()) - 1, field=term.field)
                      for i, w in enumerate(term.text.split())]
@@ -147,6 +167,12 @@ def _has_cjk_index(session: Session) -> bool:
     return _CJK_INDEX[engine]
 
 
+def _stored_values(session: Session) -> tuple[list[str], list[str]]:
+    """The sources and languages ('' = none) the archive's articles have, from article_counts."""
+    rows = session.execute(select(ArticleCount.source, ArticleCount.language).where(ArticleCount.articles > 0)).all()
+    return sorted({source for source, _ in rows}), sorted({language for _, language in rows})
+
+
 def search(session: Session, query: str, *, since: datetime | None = None,
            limit: int = 50) -> Iterator[tuple[Article, object]]:
     """(article, compiled query) for each article matching the rule query, newest first."""
@@ -154,7 +180,8 @@ def search(session: Session, query: str, *, since: datetime | None = None,
     compiled = compile_query(parsed)
     dialect = session.get_bind().dialect.name
     translator = _Translator(dialect, windowed=dialect == "sqlite",
-                             cjk_index=dialect == "postgresql" and _has_cjk_index(session))
+                             cjk_index=dialect == "postgresql" and _has_cjk_index(session),
+                             stored=functools.cache(lambda: _stored_values(session)))
     condition = translator(parsed)
     found = 0
     for article in _candidates(session, condition, since, limit):
@@ -206,7 +233,7 @@ def _bounded_by_window(session: Session, stmt) -> bool:
     that again, and one window of everything is cheaper. SQLite's windows always bound FTS5 (by id)."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    compiled = stmt.compile(session.get_bind())
+    compiled = stmt.compile(session.get_bind(), compile_kwargs={"render_postcompile": True})  # IN lists
     plan = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled),
                                                 compiled.construct_params()).scalar()
     nodes = [(json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]]
