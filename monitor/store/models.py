@@ -283,7 +283,7 @@ class Alert(Base):
     snippet: Mapped[str | None] = mapped_column(Text)
     # 0 for the article as first stored; n for its n-th changed text (rules with alert_on_update).
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the rules page: a month of them
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Health alerts: the notice (source, state, since, detail, …) and the event it announces,
     # "health:<source>:<transition>:<channel>", unique: two evaluations never queue one event twice.
