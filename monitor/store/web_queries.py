@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from monitor.store.models import (
     Alert,
@@ -37,8 +37,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, row_id = raw.rsplit("|", 1)
         parsed = datetime.fromisoformat(when)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), int(row_id)
-    except (ValueError, UnicodeDecodeError):
+        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        number = int(row_id)
+        if not 0 < number < 2**63:
+            raise ValueError(row_id)
+        return parsed, number
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise BadCursor(f"cursor {cursor!r} is not one this server handed out: start again without it") from None
 
 
@@ -214,8 +218,10 @@ def story_detail(session: Session, story_id: int) -> StoryDetail | None:
 
 def alerts_page(session: Session, *, status: str | None = None, limit: int = 100,
                 cursor: int | None = None) -> tuple[list[Alert], int | None]:
-    """Alerts newest first by id; the cursor is the last id shown."""
-    stmt = select(Alert).order_by(Alert.id.desc()).limit(limit + 1)
+    """Alerts newest first by id, each with its article's story id loaded (one more query); the cursor is
+    the last id shown."""
+    stmt = (select(Alert).order_by(Alert.id.desc()).limit(limit + 1)
+            .options(selectinload(Alert.article).load_only(Article.story_id)))
     if status:
         stmt = stmt.where(Alert.status == status)
     if cursor is not None:

@@ -122,7 +122,10 @@ def rule_preview(request: Request, preview: str = "", since: str | None = None):
 
 
 @router.get("/alerts")
-def alerts(request: Request, status: str | None = None, cursor: int | None = Query(None, ge=1, le=MAX_ROW_ID), message: str | None = None):
+def alerts(request: Request, status: str | None = None, cursor: int | None = Query(None, ge=1, le=MAX_ROW_ID),
+           retried: int | None = Query(None, ge=1, le=MAX_ROW_ID)):
+    # The note after a retry is made here from the id: a link cannot put words of its own on the page.
+    message = f"alert {retried} queued for the next delivery pass" if retried else None
     with request.app.state.web.sessions() as session:
         rows, next_cursor = web_queries.alerts_page(session, status=status or None, cursor=cursor)
         counts = repo.alert_counts(session)
@@ -140,7 +143,7 @@ def retry(request: Request, alert_id: RowId, csrf_token: str = Form("")):
     status, message = do_retry(request, alert_id)
     if status != 200:
         return render(request, "error.html", status, message=message)
-    return RedirectResponse(f"/alerts?status=dead&message=alert+{alert_id}+queued", status_code=303)
+    return RedirectResponse(f"/alerts?status=pending&retried={alert_id}", status_code=303)
 
 
 @router.get("/sources")

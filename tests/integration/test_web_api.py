@@ -52,7 +52,8 @@ def _serve(root, url: str):
 
 @pytest.mark.parametrize("path, expected", [
     ("/", "Harbour report 8"), ("/search?q=%22productive+forces%22", "<mark>"), ("/rules", "<svg"),
-    ("/alerts", "receiver said 500"), ("/sources", "HTTP 503 from http://beta.example/feed"), ("/login", "Log in"),
+    ("/alerts", "receiver said 500"), ("/alerts?status=dead", '<a href="/stories/1">story</a>'),
+    ("/sources", "HTTP 503 from http://beta.example/feed"), ("/login", "Log in"),
     ("/rules/preview?preview=harbour", "5 article(s) would have matched"),
 ])
 def test_pages_answer(server, path, expected):
@@ -120,6 +121,8 @@ def test_stories_paginate_by_cursor(server):
     ("/api/alerts?status=bogus", 400), ("/api/stories/99999999999999999999999", 400), ("/api/stories/0", 400),
     ("/api/search?q=chips%00", 400), ("/api/stories?limit=100000", 400),
     ("/api/search?q=harbour&since=9999-12-31T23:59:59-23:59", 400), ("/api/stories?since=0001-01-01T00:00%2B14:00", 400),
+    ("/api/stories?cursor=MDAwMS0wMS0wMVQwMDowMDowMCsyMzo1OXwx", 400),  # a forged cursor: a time out of range in UTC
+    ("/api/stories?cursor=MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ", 400),  # a forged cursor: an id out of range
 ])
 def test_api_status(server, path, status):
     client, _, _, _ = server
