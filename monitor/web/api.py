@@ -24,6 +24,9 @@ router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story, alert or rule"}}
 CURSOR = Query(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
                description="the next_cursor of the previous page")
+# stories?q= narrows to the stories of the query's newest matches: bounded, so a common word answers quickly.
+STORY_SEARCH_ARTICLES = 250
+STORY_QUERY_HELP = f"only stories with an article matching this rule query (among its newest {STORY_SEARCH_ARTICLES} matches)"
 CSRF_MISSING = "missing or wrong CSRF token: send the X-CSRF-Token header (or use a Bearer token)"
 
 
@@ -57,14 +60,13 @@ def _search(request: Request, query: str, since: datetime | None, limit: int) ->
 
 @router.get("/stories", response_model=schemas.StoriesPage)
 def stories(request: Request, since: Moment | None = None, source: str | None = Query(None, max_length=100),
-            q: str | None = Query(None, max_length=10_000, description="only stories with an article matching "
-                                                                       "this rule query (its newest 1000 matches)"),
+            q: str | None = Query(None, max_length=10_000, description=STORY_QUERY_HELP),
             limit: int = Query(50, ge=1, le=500), cursor: str | None = CURSOR) -> schemas.StoriesPage:
     with _state(request).sessions() as session:
         ids = None
         if q:
             try:
-                ids = sorted({a.story_id for a, _ in search(session, q, since=since, limit=1000) if a.story_id})
+                ids = sorted({a.story_id for a, _ in search(session, q, since=since, limit=STORY_SEARCH_ARTICLES) if a.story_id})
             except RuleSyntaxError as exc:
                 raise syntax_error(exc) from None
         try:
