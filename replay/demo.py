@@ -72,9 +72,10 @@ def main() -> int:
         heading("an example query:  rule hits per rule and channel")
         show(world.newsmon("query", "SELECT rule, channel, status, count(*) AS alerts FROM alerts "
                                     "GROUP BY rule, channel, status ORDER BY rule, channel"))
-    print("\ndemo finished; the archive stays in data/demo.sqlite3 "
-          "(try: .venv/bin/newsmon --config config/demo query \"SELECT title FROM articles\" "
-          f"with NEWSMON_DATABASE_URL=sqlite:///{DEMO_DB})")
+    print("\ndemo finished; the archive stays in data/demo.sqlite3. With "
+          f"NEWSMON_DATABASE_URL=sqlite:///{DEMO_DB} try:\n"
+          "  .venv/bin/newsmon --config config/demo query \"SELECT title FROM articles\"\n"
+          "  .venv/bin/newsmon --config config/demo web      # then open http://127.0.0.1:8080/")
     return 0
 
 
