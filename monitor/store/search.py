@@ -29,6 +29,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, false, func, literal_column, or_, select, text
@@ -173,8 +174,19 @@ def _stored_values(session: Session) -> tuple[list[str], list[str]]:
     return sorted({source for source, _ in rows}), sorted({language for _, language in rows})
 
 
-def search(session: Session, query: str, *, since: datetime | None = None,
-           limit: int = 50) -> Iterator[tuple[Article, object]]:
+@dataclass
+class SearchBudget:
+    """How many candidates a search may check with the matcher. A query the index cannot narrow (`NOT x`
+    alone, two-letter words) would otherwise read the whole archive; a web request stops at the budget
+    and says so (`exhausted`), the CLI searches everything."""
+
+    candidates: int
+    checked: int = 0
+    exhausted: bool = False
+
+
+def search(session: Session, query: str, *, since: datetime | None = None, limit: int = 50,
+           budget: SearchBudget | None = None) -> Iterator[tuple[Article, object]]:
     """(article, compiled query) for each article matching the rule query, newest first."""
     parsed = parse_query(query)
     compiled = compile_query(parsed)
@@ -185,6 +197,11 @@ def search(session: Session, query: str, *, since: datetime | None = None,
     condition = translator(parsed)
     found = 0
     for article in _candidates(session, condition, since, limit):
+        if budget is not None:
+            if budget.checked >= budget.candidates:
+                budget.exhausted = True
+                return
+            budget.checked += 1
         doc = Document(title=article.title or "", text=article.text or "", source=article.source,
                        language=article.language, url=article.url or article.canonical_url or "")
         if compiled.matches(doc):

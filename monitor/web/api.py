@@ -13,9 +13,10 @@ from monitor.errors import RuleSyntaxError
 from monitor.rules import snippet
 from monitor.statuses import AlertStatus
 from monitor.store import repo, web_queries
-from monitor.store.search import search
+from monitor.store.search import SearchBudget, search
 from monitor.store.session import session_scope
 from monitor.web import schemas
+from monitor.web.deps import SEARCH_BUDGET
 from monitor.web.schemas import ERROR_RESPONSES, MAX_ROW_ID, ErrorOut, Moment, RowId
 from monitor.web.security import csrf_ok
 from monitor.web.sources import source_rows
@@ -50,12 +51,15 @@ def _article(article, compiled=None) -> schemas.ArticleOut:
         snippet=snippet(document_for(article), compiled) if compiled is not None else None)
 
 
-def _search(request: Request, query: str, since: datetime | None, limit: int) -> list[schemas.ArticleOut]:
+def _search(request: Request, query: str, since: datetime | None, limit: int) -> tuple[list[schemas.ArticleOut], bool]:
+    """The matches, and whether the search covered the archive (False: its budget ran out first)."""
+    budget = SearchBudget(SEARCH_BUDGET)
     with _state(request).sessions() as session:
         try:
-            return [_article(a, c) for a, c in search(session, query, since=since, limit=limit)]
+            found = [_article(a, c) for a, c in search(session, query, since=since, limit=limit, budget=budget)]
         except RuleSyntaxError as exc:
             raise syntax_error(exc) from None
+    return found, not budget.exhausted
 
 
 @router.get("/stories", response_model=schemas.StoriesPage)
@@ -66,7 +70,8 @@ def stories(request: Request, since: Moment | None = None, source: str | None = 
         ids = None
         if q:
             try:
-                ids = sorted({a.story_id for a, _ in search(session, q, since=since, limit=STORY_SEARCH_ARTICLES) if a.story_id})
+                found = search(session, q, since=since, limit=STORY_SEARCH_ARTICLES, budget=SearchBudget(SEARCH_BUDGET))
+                ids = sorted({a.story_id for a, _ in found if a.story_id})
             except RuleSyntaxError as exc:
                 raise syntax_error(exc) from None
         try:
@@ -95,7 +100,8 @@ def story(request: Request, story_id: RowId) -> schemas.StoryDetailOut:
 @router.get("/search", response_model=schemas.SearchOut)
 def search_api(request: Request, q: str = Query(min_length=1, max_length=10_000, description="a rule query"),
                since: Moment | None = None, limit: int = Query(50, ge=1, le=500)) -> schemas.SearchOut:
-    return schemas.SearchOut(results=_search(request, q, since, limit))
+    results, complete = _search(request, q, since, limit)
+    return schemas.SearchOut(results=results, complete=complete)
 
 
 @router.get("/sources", response_model=schemas.SourcesOut)
@@ -146,8 +152,8 @@ def rules(request: Request) -> schemas.RulesOut:
 
 
 def _backtest(request: Request, query: str, since: datetime | None, limit: int) -> schemas.BacktestOut:
-    matches = _search(request, query, since, limit)
-    return schemas.BacktestOut(query=query, matches=matches, count=len(matches))
+    matches, complete = _search(request, query, since, limit)
+    return schemas.BacktestOut(query=query, matches=matches, count=len(matches), complete=complete)
 
 
 @router.get("/rules/{name}/backtest", response_model=schemas.BacktestOut, responses=NOT_FOUND)

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import NewsmonConfig
 
+# Candidates a web search checks with the matcher at most (monitor.store.search.SearchBudget): a query the
+# index cannot narrow stops there and says so, instead of holding a worker while it reads the archive.
+SEARCH_BUDGET = 20_000
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))  # autoescape on for .html
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Form, Query, Request
@@ -10,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor.alerting import document_for
 from monitor.errors import RuleSyntaxError
 from monitor.store import repo, web_queries
-from monitor.store.search import search
+from monitor.store.search import SearchBudget, search
 from monitor.web import views
-from monitor.web.deps import TEMPLATES
+from monitor.web.deps import SEARCH_BUDGET, TEMPLATES
 from monitor.web.schemas import MAX_ROW_ID, RowId, in_utc
 from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
 from monitor.web.sources import SPARK_DAYS, day_start, source_rows
@@ -66,38 +67,45 @@ def story(request: Request, story_id: RowId):
         return render(request, "story.html", detail=detail, diffs=diffs)
 
 
-def _matches(session, query: str, since: datetime | None = None, limit: int = 50):
+@dataclass
+class Outcome:
+    """What a search or preview shows: the matches, or the parse error; `partial` when the search budget
+    ran out before the archive did."""
+
+    results: list = field(default_factory=list)
+    error: RuleSyntaxError | None = None
+    partial: bool = False
+
+
+def _try_query(session, query: str, since: datetime | None, limit: int) -> Outcome:
+    if not query:
+        return Outcome()
+    budget = SearchBudget(SEARCH_BUDGET)
+    try:
+        found = list(search(session, query, since=since, limit=limit, budget=budget))
+    except RuleSyntaxError as exc:
+        return Outcome(error=exc)
     results = []
-    for article, compiled in search(session, query, since=since, limit=limit):
+    for article, compiled in found:
         doc = document_for(article)
         results.append(dict(article=article, title=views.title_segments(doc, compiled),
                             text=views.highlighted(doc, compiled)))
-    return results
-
-
-def _try_query(session, query: str, since: datetime | None, limit: int) -> tuple[list, RuleSyntaxError | None]:
-    """The matches of a rule query, or its parse error (shown at its position) and none."""
-    if not query:
-        return [], None
-    try:
-        return _matches(session, query, since=since, limit=limit), None
-    except RuleSyntaxError as exc:
-        return [], exc
+    return Outcome(results, partial=budget.exhausted)
 
 
 @router.get("/search")
 def search_page(request: Request, q: str = "", since: str | None = None):
     with request.app.state.web.sessions() as session:
-        results, error = _try_query(session, q, _date(since), SEARCH_LIMIT)
-    return render(request, "search.html", q=q, since=since or "", results=results, error=error, limit=SEARCH_LIMIT)
+        outcome = _try_query(session, q, _date(since), SEARCH_LIMIT)
+    return render(request, "search.html", q=q, since=since or "", outcome=outcome, limit=SEARCH_LIMIT)
 
 
 
 
 def _preview(session, preview: str, since: str | None) -> dict:
     """What the rule preview shows: the matches of an edited query (nothing saved), or its parse error."""
-    results, error = _try_query(session, preview, _date(since), PREVIEW_LIMIT)
-    return dict(preview=preview, since=since or "", results=results, error=error, limit=PREVIEW_LIMIT)
+    outcome = _try_query(session, preview, _date(since), PREVIEW_LIMIT)
+    return dict(preview=preview, since=since or "", outcome=outcome, limit=PREVIEW_LIMIT)
 
 
 @router.get("/rules")

@@ -86,8 +86,13 @@ class StoryDetailOut(BaseModel):
     articles: list[StoryArticleOut] = Field(description="every article of the story across outlets, oldest first")
 
 
+COMPLETE = Field(description="false when the query could not be narrowed by the index and the search stopped "
+                             "after checking its budget of newest articles: add since or a more specific term")
+
+
 class SearchOut(BaseModel):
     results: list[ArticleOut]
+    complete: bool = COMPLETE
 
 
 class SourceOut(BaseModel):
@@ -151,3 +156,4 @@ class BacktestOut(BaseModel):
     query: str
     matches: list[ArticleOut]
     count: int
+    complete: bool = COMPLETE

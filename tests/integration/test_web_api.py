@@ -181,3 +181,15 @@ def test_the_pages_read_through_read_only_transactions(server):
         session.execute(text("DELETE FROM articles"))
     with app.state.web.sessions() as session:
         assert session.execute(text("SELECT count(*) FROM articles")).scalar_one() == 8
+
+
+def test_a_search_the_index_cannot_narrow_stops_at_its_budget_and_says_so(server, monkeypatch):
+    from monitor.web import api, pages
+
+    client, _, _, _ = server
+    monkeypatch.setattr(pages, "SEARCH_BUDGET", 3)
+    monkeypatch.setattr(api, "SEARCH_BUDGET", 3)
+    assert "Stopped early" in client.get("/search", params={"q": "NOT zzzq"}).text
+    answer = client.get("/api/search", params={"q": "NOT zzzq"}).json()
+    assert (len(answer["results"]), answer["complete"]) == (3, False)
+    assert client.get("/api/search", params={"q": '"productive forces"'}).json()["complete"] is True  # 2 candidates

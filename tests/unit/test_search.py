@@ -73,3 +73,18 @@ def test_the_new_operators_narrow_in_sql(query, narrows):
 
     for dialect in ("sqlite", "postgresql"):
         assert (_Translator(dialect)(parse_query(query)) is not None) is narrows
+
+
+@pytest.mark.parametrize("query, candidates, found, exhausted", [
+    ("NOT satellite", 2, 2, True),  # the index cannot narrow NOT: the budget stops it after two articles
+    ("NOT satellite", 5, 4, False),  # five are all there are: the search covered the archive
+    ("satellit*", 1, 1, False),  # the index narrows it to the one match: the budget is not touched further
+])
+def test_a_budget_bounds_what_a_search_checks(sessions, query, candidates, found, exhausted):
+    from monitor.store.search import SearchBudget
+
+    budget = SearchBudget(candidates)
+    with session_scope(sessions) as s:
+        results = list(search(s, query, limit=100, budget=budget))
+    assert (len(results), budget.exhausted) == (found, exhausted)
+    assert budget.checked <= candidates
