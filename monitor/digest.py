@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from monitor.text.dates import as_utc
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -41,7 +43,7 @@ def parse_clock(value: str) -> time:
 
 def period_every(moment: datetime, seconds: float) -> Period:
     """The period of `seconds` (counted from the epoch, UTC) holding `moment`."""
-    moment = _utc(moment)
+    moment = as_utc(moment)
     n = math.floor((moment - _EPOCH).total_seconds() / seconds)
     start = _EPOCH + timedelta(seconds=n * seconds)
     return Period(start, start + timedelta(seconds=seconds))
@@ -50,7 +52,7 @@ def period_every(moment: datetime, seconds: float) -> Period:
 def period_daily(moment: datetime, at: time, zone: str) -> Period:
     """The day-long period ending at the first `at` (local time in `zone`) after `moment`."""
     tz = ZoneInfo(zone)
-    local = _utc(moment).astimezone(tz)
+    local = as_utc(moment).astimezone(tz)
     end_local = datetime.combine(local.date(), at, tzinfo=tz)
     if end_local <= local:
         end_local = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
@@ -69,9 +71,6 @@ def digest_delivery_key(rule: str, channel: str, end: datetime, first_alert_id: 
     """The idempotency key of one digest: the same for every (re)send of the same rows.
     The first row's id is part of it, so a row that arrived after its period was sent (a match
     committed just after the period ended) goes out under a key of its own, not dropped as a repeat."""
-    text = f"digest\0{rule}\0{channel}\0{_utc(end).isoformat()}\0{first_alert_id}"
+    text = f"digest\0{rule}\0{channel}\0{as_utc(end).isoformat()}\0{first_alert_id}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

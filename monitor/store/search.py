@@ -30,7 +30,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, false, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from monitor.rules import compile_query, parse_query
 from monitor.rules.model import And, Document, Near, Not, Or, Term
 from monitor.store.models import Article, ArticleCount, DailyArticleCount
 from monitor.text.cjk import has_cjk
+from monitor.text.dates import as_utc, utc_midnight
 
 Condition = ColumnElement[bool] | None
 
@@ -215,14 +216,6 @@ FIRST_WINDOW, LAST_WINDOW = 2_000, 1_000_000  # articles in a window
 ROWS_AT_ONCE = 200  # candidate rows read at a time
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-
-def _utc(when: datetime) -> datetime:
-    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 def _days(session: Session, since: datetime | None) -> list[tuple[date, int, int, int]]:
     """(day, articles, lowest id, highest id) per UTC day, newest first. Every article is counted in
     daily_article_counts on its day with its id inside that day's range (triggers keep it so)."""
@@ -230,7 +223,7 @@ def _days(session: Session, since: datetime | None) -> list[tuple[date, int, int
                   func.max(DailyArticleCount.max_id)).group_by(DailyArticleCount.day) \
         .order_by(DailyArticleCount.day.desc())
     if since is not None:
-        stmt = stmt.where(DailyArticleCount.day >= _utc(since).date())
+        stmt = stmt.where(DailyArticleCount.day >= as_utc(since).date())
     return [(date.fromisoformat(day) if isinstance(day, str) else day, articles or 0, low, high)
             for day, articles, low, high in session.execute(stmt)]
 
@@ -285,9 +278,9 @@ def _candidates(session: Session, condition: Condition, since: datetime | None, 
         if since is not None:
             stmt = stmt.where(Article.fetched_at >= since)
         if first_day is not None:
-            stmt = stmt.where(Article.fetched_at >= _midnight(first_day))
+            stmt = stmt.where(Article.fetched_at >= utc_midnight(first_day))
         if upper is not None:
-            stmt = stmt.where(Article.fetched_at < _midnight(upper))
+            stmt = stmt.where(Article.fetched_at < utc_midnight(upper))
         if not checked and first_day is not None and condition is not None:
             checked = True
             if not _bounded_by_window(session, stmt):  # the whole archive at once, then

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +22,7 @@ from monitor.store.models import (
     StoryRule,
     StorySource,
 )
+from monitor.text.dates import as_utc, utc_midnight
 
 
 class BadCursor(ValueError):
@@ -36,8 +37,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, row_id = raw.rsplit("|", 1)
-        parsed = datetime.fromisoformat(when)
-        parsed = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        parsed = as_utc(datetime.fromisoformat(when))
         number = int(row_id)
         if not 0 < number < 2**63:
             raise ValueError(row_id)
@@ -191,7 +191,7 @@ def _summaries(session: Session, stories: list[Story]) -> list[StorySummary]:
 def _aware(value: datetime | str) -> datetime:
     if isinstance(value, str):  # SQLite aggregates come back as text
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return as_utc(value)
 
 
 @dataclass
@@ -239,13 +239,13 @@ def days(until: date, count: int) -> list[date]:
 def articles_per_day(session: Session, since: datetime) -> dict[str, dict[date, int]]:
     """Per source, articles fetched per UTC day since `since`: from daily_article_counts (kept by
     triggers); a `since` after midnight counts its own day's articles from `since` on."""
-    since = since.astimezone(timezone.utc) if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    since = as_utc(since)
     first_day = since.date()
     result: dict[str, dict[date, int]] = defaultdict(dict)
     whole_from = first_day
-    if since != datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc):
+    if since != utc_midnight(first_day):
         whole_from = first_day + timedelta(days=1)
-        midnight = datetime(whole_from.year, whole_from.month, whole_from.day, tzinfo=timezone.utc)
+        midnight = utc_midnight(whole_from)
         for source, n in session.execute(select(Article.source, func.count())
                                          .where(Article.fetched_at >= since, Article.fetched_at < midnight)
                                          .group_by(Article.source)):

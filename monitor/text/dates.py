@@ -9,7 +9,7 @@ Machine timestamps (sitemaps, JSON-LD, <time datetime>) are ISO 8601.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # dates outside are numbers that look like dates
 
@@ -99,6 +99,16 @@ def printed_date(text: str) -> str | None:
         month = MONTHS.get(match.group(2))
         return plausible_date(int(match.group(3)), month, int(match.group(1))) if month else None
     return None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a time without a zone is taken as UTC (as the archive stores times)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def utc_midnight(day: date) -> datetime:
+    """The start of a UTC day."""
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 def parse_iso_datetime(text: str) -> datetime:

@@ -12,11 +12,12 @@ from monitor.alerting import document_for
 from monitor.errors import RuleSyntaxError
 from monitor.store import repo, web_queries
 from monitor.store.search import SearchBudget, search
+from monitor.text.dates import utc_midnight
 from monitor.web import views
 from monitor.web.deps import SEARCH_BUDGET, TEMPLATES
 from monitor.web.schemas import MAX_ROW_ID, RowId, in_utc
 from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
-from monitor.web.sources import SPARK_DAYS, day_start, source_rows
+from monitor.web.sources import SPARK_DAYS, source_rows
 
 router = APIRouter(include_in_schema=False)
 SEARCH_LIMIT = 50
@@ -114,7 +115,7 @@ def rules(request: Request, preview: str = "", since: str | None = None):
     today = datetime.now(timezone.utc).date()
     spark_days = web_queries.days(today, SPARK_DAYS)
     with state.sessions() as session:
-        hits = web_queries.rule_hits_per_day(session, day_start(spark_days[0]))
+        hits = web_queries.rule_hits_per_day(session, utc_midnight(spark_days[0]))
         shown = _preview(session, preview, since)
     rows = [dict(rule=r, spark=views.sparkline([hits.get(r.name, {}).get(d, 0) for d in spark_days]),
                  total=sum(hits.get(r.name, {}).values())) for r in state.config.rules.values()]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field
+
+from monitor.text.dates import as_utc
 
 MAX_ROW_ID = 2**63 - 1  # the largest id either backend stores; a larger number is no row, not a server error
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id from a listing")]
@@ -14,10 +16,8 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id from a li
 
 def in_utc(value: datetime) -> datetime:
     """A time as the archive stores it (UTC); one without an offset is taken as UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
     try:
-        return value.astimezone(timezone.utc)
+        return as_utc(value)
     except OverflowError:
         raise ValueError("the time is out of range once converted to UTC") from None
 

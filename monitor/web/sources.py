@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-
 from sqlalchemy.orm import Session
 
 from monitor.config import NewsmonConfig
 from monitor.redaction import mask
 from monitor.store import repo, web_queries
+from monitor.text.dates import utc_midnight
 from monitor.web import views
 
 SPARK_DAYS = 30
-
-
-def day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 def source_rows(config: NewsmonConfig, session: Session, sparklines: bool = True) -> list[dict]:
@@ -28,7 +23,7 @@ def source_rows(config: NewsmonConfig, session: Session, sparklines: bool = True
     per_day: dict = {}
     spark_days = web_queries.days(now.date(), SPARK_DAYS)
     if sparklines:
-        per_day = web_queries.articles_per_day(session, day_start(spark_days[0]))
+        per_day = web_queries.articles_per_day(session, utc_midnight(spark_days[0]))
     rows = []
     for s in statuses:
         row = dict(source=s.source, state=source_state(config, s, health.get(s.source), now),
