@@ -13,13 +13,12 @@ from monitor.config import NewsmonConfig
 def cmd_run(config: NewsmonConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import Daemon  # APScheduler is loaded only by the command that needs it
 
-    if not getattr(args, "web", False):
-        _engine, sessions = open_archive(config)
-        return Daemon(config, sessions, echo=log_format.echo_for(config)).run()
-    from monitor.web.serve import WebThread, listen_address  # FastAPI only with --web
+    serve = None
+    if getattr(args, "web", False):
+        from monitor.web import serve  # FastAPI only with --web
 
-    address = listen_address(config)  # refused off loopback without web.token, before anything starts
+        address = serve.listen_address(config)  # refused off loopback without web.token, before anything starts
     _engine, sessions = open_archive(config)
-    web = WebThread(config, sessions, *address)
+    web = serve.WebThread(config, sessions, *address) if serve else None
     # Progress lines on stdout, masked: plain text, or with log_format json one JSON record each.
     return Daemon(config, sessions, echo=log_format.echo_for(config), web=web).run()

@@ -58,12 +58,6 @@ class StorySummary:
     languages: list[str] = field(default_factory=list)
     follow_seconds: float | None = None  # the last outlet's first article after the first one's
 
-    def as_json(self) -> dict:
-        return dict(id=self.id, title=self.title, first_seen_at=self.first_seen_at.isoformat(),
-                    last_seen_at=self.last_seen_at.isoformat(), article_count=self.article_count,
-                    outlet_count=self.outlet_count, outlets=self.outlets, languages=self.languages,
-                    follow_seconds=self.follow_seconds)
-
 
 @dataclass
 class Page:

@@ -79,7 +79,7 @@ def stories(request: Request, since: Moment | None = None, source: str | None = 
                                             cursor=cursor)
         except web_queries.BadCursor as exc:
             raise ApiError(400, str(exc)) from None
-        return schemas.StoriesPage(stories=[schemas.StoryOut(**s.as_json()) for s in page.items],
+        return schemas.StoriesPage(stories=[schemas.StoryOut.model_validate(s, from_attributes=True) for s in page.items],
                                    next_cursor=page.next_cursor)
 
 

@@ -14,6 +14,7 @@ from monitor.store import repo, web_queries
 from monitor.store.search import SearchBudget, search
 from monitor.text.dates import utc_midnight
 from monitor.web import views
+from monitor.web.api import retry as requeue
 from monitor.web.deps import SEARCH_BUDGET, TEMPLATES
 from monitor.web.schemas import MAX_ROW_ID, RowId, in_utc
 from monitor.web.security import SESSION_COOKIE, csrf_ok, csrf_token, same, session_value
@@ -101,8 +102,6 @@ def search_page(request: Request, q: str = "", since: str | None = None):
     return render(request, "search.html", q=q, since=since or "", outcome=outcome, limit=SEARCH_LIMIT)
 
 
-
-
 def _preview(session, preview: str, since: str | None) -> dict:
     """What the rule preview shows: the matches of an edited query (nothing saved), or its parse error."""
     outcome = _try_query(session, preview, _date(since), PREVIEW_LIMIT)
@@ -144,12 +143,10 @@ def alerts(request: Request, status: str | None = None, cursor: int | None = Que
 
 @router.post("/alerts/{alert_id}/retry")
 def retry(request: Request, alert_id: RowId, csrf_token: str = Form("")):
-    from monitor.web.api import retry as do_retry
-
     if not csrf_ok(request, csrf_token):
         return render(request, "error.html", 403, message="the form's CSRF token is missing or wrong: "
                       "reload the alerts page and try again")
-    status, message = do_retry(request, alert_id)
+    status, message = requeue(request, alert_id)
     if status != 200:
         return render(request, "error.html", status, message=message)
     return RedirectResponse(f"/alerts?status=pending&retried={alert_id}", status_code=303)
